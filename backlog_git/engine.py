@@ -1,0 +1,1052 @@
+"""The one engine API: ``Backlog``. The CLI, the MCP server, the hooks and the merge tooling call it.
+
+Every mutation follows one path: take the writer lock, refresh the working-tree view, build the new
+file contents from it, commit exactly those files (one commit, trailers naming op, tasks and
+writer), and update the view. Reads refresh the view (only changed files are re-parsed) and run
+the query layer over the parsed tasks.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from . import config as configmod
+from .errors import (
+    AmbiguousId,
+    BacklogError,
+    BrokenTaskFile,
+    InvalidInput,
+    NotFound,
+    NothingToUndo,
+    UndoConflict,
+    WrongState,
+)
+from .gitstore import CommitInfo, GitStore, format_message
+from .model import UUID_RE, Annotation, Task, utc_now, validate_extra_key
+from .query import (
+    QueryContext,
+    TaskIndex,
+    compile_filter,
+    parse_recur,
+    plan_instances,
+    resolve_date,
+    sort_tasks,
+    urgency,
+)
+from .taskfile import TaskFile, TaskFileError, dump, parse
+from .view import Entry, WorkingView, read_entry
+
+STORE_DIR = configmod.STORE_DIR
+COUNTER_FILE = "next-id"
+ARCHIVE_DIR = "archive"
+SEGMENT_RE = re.compile(r"^\d{4}-Q[1-4]$")
+UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{8}[0-9a-f-]*$")
+SETTABLE_FIELDS = (
+    "description", "project", "priority", "due", "wait", "scheduled", "recur", "until", "agent", "depends",
+    "parent", "start", "end", "entry",
+)
+DATE_INPUT_FIELDS = ("due", "wait", "scheduled", "until", "start", "end", "entry")
+NOT_SETTABLE = ("uuid", "id", "status", "modified", "annotations", "tags", "has_doc", "urgency")
+IMPORT_FIELDS = (
+    "uuid", "description", "status", "project", "priority", "tags", "due", "wait", "scheduled", "recur",
+    "until", "depends", "parent", "agent", "start", "end", "entry", "modified", "annotations",
+)
+
+
+@dataclass
+class Outcome:
+    """What a mutation did: a message for people, the tasks it touched, and its commit (None = no change)."""
+
+    message: str
+    tasks: list[dict[str, Any]] = field(default_factory=list)
+    commit: str | None = None
+
+
+@dataclass
+class _Change:
+    """The files one operation writes, with what the commit message needs."""
+
+    op: str
+    files: dict[str, bytes | None] = field(default_factory=dict)
+    touched: dict[str, Task] = field(default_factory=dict)
+    trailers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _quarter(moment: datetime) -> str:
+    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+
+
+def _label(task: Task) -> str:
+    text = task.description.replace("\n", " ")
+    return f"#{task.id}: {text[:72]}"
+
+
+class Backlog:
+    """A task store in a git repository: the operations of the original server, one commit each."""
+
+    def __init__(self, store: configmod.StoreConfig) -> None:
+        self.config = store
+        self.git = GitStore(store.repo_path or Path.cwd(), create=store.create_repo)
+        self.namespace = store.namespace
+        self.ns_dir = f"{STORE_DIR}/{self.namespace}"
+        self.writer = store.agent_id or configmod.default_writer()
+        self._view = WorkingView(self.git.workdir, self.ns_dir)
+        self._index = TaskIndex.build([])
+        self._lock = threading.RLock()
+
+    @classmethod
+    def open(
+        cls, repo: str | None = None, *, env: Mapping[str, str] | None = None, cwd: str | None = None
+    ) -> Backlog:
+        return cls(configmod.resolve(repo, env, cwd))
+
+    # ================================================================ paths
+    def task_path(self, task_uuid: str) -> str:
+        if not UUID_RE.match(task_uuid):
+            raise InvalidInput(f"Not a task uuid: {task_uuid!r}")
+        return f"{self.ns_dir}/{task_uuid[:2]}/{task_uuid}.md"
+
+    def archive_path(self, segment: str, task_uuid: str) -> str:
+        if not SEGMENT_RE.match(segment) or not UUID_RE.match(task_uuid):
+            raise InvalidInput(f"Invalid archive location {segment!r}/{task_uuid!r}")
+        return f"{self.ns_dir}/{ARCHIVE_DIR}/{segment}/{task_uuid[:2]}/{task_uuid}.md"
+
+    @property
+    def counter_path(self) -> str:
+        return f"{self.ns_dir}/{COUNTER_FILE}"
+
+    # ================================================================ the view
+    def _refresh(self) -> WorkingView:
+        removed, changed = self._view.refresh()
+        for entry in removed:
+            if entry.file is not None:
+                self._index.remove(entry.task)
+        for entry in changed:
+            old = self._indexed.get(entry.path)
+            if old is not None:
+                self._index.remove(old)
+            if entry.file is not None:
+                self._index.add(entry.task)
+        self._indexed = {e.path: e.task for e in self._view.entries.values() if e.file is not None}
+        return self._view
+
+    _indexed: dict[str, Task] = {}  # noqa: RUF012 - replaced per instance on first refresh
+
+    def _context(self, now: datetime | None = None) -> QueryContext:
+        docs = {uuid for uuid, entry in self._view.by_uuid.items() if entry.has_doc}
+        return QueryContext(now or utc_now(), self._view.tasks(), has_doc=docs)
+
+    def _record(self, entry: Entry, ctx: QueryContext) -> dict[str, Any]:
+        record = dict(entry.record())
+        record["urgency"] = urgency(entry.task, ctx)
+        return record
+
+    def _records(self, tasks: Iterable[Task], ctx: QueryContext) -> list[dict[str, Any]]:
+        by_uuid = self._view.by_uuid
+        return [self._record(by_uuid[t.uuid], ctx) for t in tasks]
+
+    # ================================================================ id resolution
+    def _resolve(self, ref: str | int) -> Entry:
+        """One resolver for every command: numeric id, full uuid, or a unique uuid prefix (8+ hex)."""
+        text = str(ref).strip()
+        view = self._view
+        if not text:
+            raise InvalidInput("No task given: pass a numeric id, a uuid, or a uuid prefix of 8+ hex digits.")
+        if text.isdigit():
+            number = int(text)
+            matches = [e for e in view.by_uuid.values() if e.task.id == number]
+            broken = [e for e in view.broken() if e.claimed_id() == number]
+        elif UUID_RE.match(text.lower()):
+            entry = view.by_uuid.get(text.lower())
+            matches = [entry] if entry else []
+            broken = [e for e in view.broken() if e.uuid == text.lower()]
+        elif UUID_PREFIX_RE.match(text.lower()):
+            prefix = text.lower()
+            matches = [e for u, e in view.by_uuid.items() if u.startswith(prefix)]
+            broken = [e for e in view.broken() if e.uuid.startswith(prefix)]
+        else:
+            raise NotFound(
+                f"No task found matching '{text}'. Name a task by its numeric id, its uuid, or a uuid prefix "
+                "of at least 8 hex digits (task_list shows them)."
+            )
+        if len(matches) == 1 and not broken:
+            return matches[0]
+        if not matches and len(broken) == 1:
+            raise BrokenTaskFile(str(broken[0].error))
+        if not matches:
+            raise NotFound(f"No task found matching '{text}'. Check the id with task_list or task_info.")
+        candidates = ", ".join(f"{e.task.id} ({e.uuid})" for e in matches) + "".join(
+            f", {e.path} (broken file)" for e in broken
+        )
+        raise AmbiguousId(f"'{text}' matches more than one task: {candidates}. Use the full uuid.")
+
+    # ================================================================ reads
+    def list(
+        self, filter: str = "", *, sort: str | None = None, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            self._refresh()
+            ctx = self._context()
+            matches = self._select(filter, ctx)
+            ordered = sort_tasks(matches, ctx, sort)
+            if offset:
+                ordered = ordered[max(offset, 0) :]
+            if limit is not None:
+                ordered = ordered[: max(limit, 0)]
+            return self._records(ordered, ctx)
+
+    def count(self, filter: str = "") -> int:
+        with self._lock:
+            self._refresh()
+            return len(self._select(filter, self._context()))
+
+    def _select(self, text: str, ctx: QueryContext) -> list[Task]:
+        try:
+            return compile_filter(text).select(ctx, self._index)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+
+    def info(self, ref: str) -> dict[str, Any]:
+        with self._lock:
+            self._refresh()
+            ctx = self._context()
+            text = str(ref).strip()
+            if text.isdigit() or UUID_PREFIX_RE.match(text.lower()):
+                return self._record(self._resolve(text), ctx)
+            matches = sort_tasks(self._select(text, ctx), ctx, None)
+            if not matches:
+                raise NotFound(f"No task found matching '{text}'. Check the id with task_list.")
+            return self._records(matches[:1], ctx)[0]
+
+    def projects(self) -> list[str]:
+        with self._lock:
+            self._refresh()
+            seen: dict[str, None] = {}
+            for task in self._live_tasks():
+                if task.project:
+                    seen.setdefault(task.project)
+            return sorted(seen)
+
+    def tags(self) -> list[str]:
+        with self._lock:
+            self._refresh()
+            seen: dict[str, None] = {}
+            for task in self._live_tasks():
+                for tag in task.tags:
+                    seen.setdefault(tag)
+            return sorted(seen)
+
+    def _live_tasks(self) -> list[Task]:
+        return [e.task for e in self._view.by_uuid.values() if e.task.status in ("pending", "recurring")]
+
+    def doc_read(self, ref: str) -> str:
+        with self._lock:
+            self._refresh()
+            entry = self._resolve(ref)
+            assert entry.file is not None
+            if not entry.file.body.strip():
+                raise NotFound(
+                    f"No doc attached to this task. (Task {entry.task.id} has no doc; write one with task_doc_write.)"
+                )
+            return entry.file.body
+
+    def summary(self) -> dict[str, int]:
+        """Counts for the session-start line: pending, active, overdue, blocked."""
+        with self._lock:
+            self._refresh()
+            ctx = self._context()
+            return {
+                name: len(self._select(text, ctx))
+                for name, text in (
+                    ("pending", "status:pending"),
+                    ("active", "+ACTIVE"),
+                    ("overdue", "+OVERDUE"),
+                    ("blocked", "+BLOCKED status:pending"),
+                )
+            }
+
+    def check(self) -> list[dict[str, Any]]:
+        """Problems in the store: files that do not parse or validate, duplicate ids, merge setup."""
+        with self._lock:
+            self._refresh()
+            problems: list[dict[str, Any]] = [
+                {"path": e.path, "line": e.error.line, "reason": e.error.reason}
+                for e in self._view.broken()
+                if e.error is not None
+            ]
+            seen: dict[int, Entry] = {}
+            for entry in sorted(self._view.by_uuid.values(), key=lambda e: e.path):
+                other = seen.setdefault(entry.task.id, entry)
+                if other is not entry:
+                    problems.append(
+                        {
+                            "path": entry.path,
+                            "line": 3,
+                            "reason": f"id {entry.task.id} is also used by {other.path}; "
+                            "run `backlog-git sync` to renumber one of them",
+                        }
+                    )
+            problems.extend(self._setup_problems())
+            return problems
+
+    def _setup_problems(self) -> list[dict[str, Any]]:
+        """Hook for repository setup checks (merge driver registration); extended by the sync layer."""
+        return []
+
+    # ================================================================ history
+    def history(self, ref: str) -> list[dict[str, Any]]:
+        """A task's commits, newest first: sha, time, writer, operation, fields changed old → new."""
+        with self._lock:
+            self._refresh()
+            text = str(ref).strip().lower()
+            if UUID_RE.match(text):
+                task_uuid = text
+            else:
+                task_uuid = self._resolve(ref).uuid
+            active = self.task_path(task_uuid)
+            archived = f"{self.ns_dir}/{ARCHIVE_DIR}/*/{task_uuid[:2]}/{task_uuid}.md"
+            commits = self.git.path_log([active, archived])
+            if not commits:
+                raise NotFound(f"No history for task '{ref}': no commit touched it.")
+            return [self._history_entry(c, active, archived) for c in commits]
+
+    def _history_entry(self, commit: CommitInfo, active: str, archived_glob: str) -> dict[str, Any]:
+        prefix, _, tail = archived_glob.partition("/*/")
+        before = after = None
+        for path, old, new in self.git.changed_paths(commit.sha, self.ns_dir):
+            if path == active or (path.startswith(prefix + "/") and path.endswith("/" + tail)):
+                before = before or old
+                after = after or new
+        return {
+            "commit": commit.sha,
+            "time": commit.time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "writer": commit.trailer("Backlog-Agent") or "(git)",
+            "op": commit.trailer("Backlog-Op") or "edit",
+            "subject": commit.subject,
+            "changes": _field_changes(before, after),
+        }
+
+    # ================================================================ mutation machinery
+    def _mutate(self, op: str, build: Callable[[_Change, datetime], str]) -> Outcome:
+        """Run one operation as one commit. ``build`` fills the change and returns the message."""
+        with self._lock, self.git.writer_lock():
+            branch = self.git.check_writable()
+            self._refresh()
+            change = _Change(op)
+            now = utc_now()
+            message = build(change, now)
+            if not change.files:
+                return Outcome(message, self._touched_records(change), None)
+            commit_message = format_message(self._subject(change), self._trailers(change))
+            sha = self.git.commit_worktree_files(change.files, commit_message, ref=branch)
+            self._refresh()
+            return Outcome(message, self._touched_records(change), sha)
+
+    def _subject(self, change: _Change) -> str:
+        tasks = list(change.touched.values())
+        if len(tasks) == 1:
+            return f"{change.op} {_label(tasks[0])}"
+        ids = ", ".join(f"#{t.id}" for t in tasks[:10]) + (", …" if len(tasks) > 10 else "")
+        return f"{change.op} {len(tasks)} tasks: {ids}"
+
+    def _trailers(self, change: _Change) -> list[tuple[str, str]]:
+        trailers = [("Backlog-Op", change.op), ("Backlog-Namespace", self.namespace)]
+        trailers += [("Backlog-Task", u) for u in change.touched]
+        trailers += change.trailers
+        trailers.append(("Backlog-Agent", self.writer))
+        return trailers
+
+    def _touched_records(self, change: _Change) -> list[dict[str, Any]]:
+        ctx = self._context()
+        records = []
+        for task_uuid, task in change.touched.items():
+            entry = self._view.by_uuid.get(task_uuid)
+            if entry is not None:
+                records.append(self._record(entry, ctx))
+            else:
+                records.append(task.to_record())
+        return records
+
+    def _editable(self, ref: str) -> Entry:
+        entry = self._resolve(ref)
+        if entry.error is not None:
+            raise BrokenTaskFile(str(entry.error))
+        return entry
+
+    def _write(self, change: _Change, task: Task, body: str) -> None:
+        change.files[self.task_path(task.uuid)] = dump(task, body)
+        change.touched[task.uuid] = task
+
+    def _next_id(self, change: _Change) -> int:
+        """Next numeric id: above every id in use and the persisted counter, so ids are never reused."""
+        counter_text = change.files.get(self.counter_path)
+        if counter_text is None:
+            try:
+                counter_text = (self.git.workdir / self.counter_path).read_bytes()
+            except FileNotFoundError:
+                counter_text = b"1"
+        try:
+            counter = int(counter_text.decode().strip() or "1")
+        except ValueError:
+            counter = 1
+        in_use = max((e.task.id for e in self._view.by_uuid.values()), default=0)
+        in_use = max([in_use, *(e.claimed_id() or 0 for e in self._view.broken())])
+        taken = max((t.id for t in change.touched.values()), default=0)
+        number = max(counter, in_use + 1, taken + 1)
+        change.files[self.counter_path] = f"{number + 1}\n".encode()
+        return number
+
+    # ================================================================ input helpers
+    def _date(self, name: str, value: Any, now: datetime) -> datetime | None:
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, datetime):
+            return value
+        try:
+            return resolve_date(str(value), now)
+        except ValueError as exc:
+            raise InvalidInput(f"Invalid {name}: {exc}") from None
+
+    def _validated(self, data: Mapping[str, Any]) -> Task:
+        try:
+            return Task.model_validate(dict(data))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            where = ".".join(str(p) for p in error["loc"])
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "missing":
+                message = f"the field '{where}' is required"
+            elif where and where not in message:
+                message = f"{where}: {message}"
+            raise InvalidInput(message) from None
+
+    def _check_recurrence(self, data: dict[str, Any]) -> None:
+        if not data.get("recur"):
+            return
+        try:
+            parse_recur(str(data["recur"]))
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        if not data.get("due"):
+            raise InvalidInput(
+                f"A recurring task needs a due date: give `due` along with recur:{data['recur']} "
+                "(instances are due one period apart starting there)."
+            )
+
+    def _depends(self, value: Any) -> list[str]:
+        if value is None or value == "":
+            return []
+        items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+        result = []
+        for item in items:
+            text = str(item).strip()
+            if not text:
+                continue
+            if not UUID_RE.match(text.lower()):
+                if text.isdigit() or UUID_PREFIX_RE.match(text.lower()):
+                    text = self._resolve(text).uuid
+                else:
+                    raise InvalidInput(f"Invalid dependency UUID: '{text}'")
+            result.append(text.lower())
+        return result
+
+    def _attributes(self, attributes: Mapping[str, Any] | None) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in (attributes or {}).items():
+            if key in Task.model_fields or key in ("has_doc", "urgency"):
+                raise InvalidInput(f"'{key}' is a built-in field; set it with its own parameter.")
+            try:
+                validate_extra_key(key)
+            except ValueError as exc:
+                raise InvalidInput(str(exc)) from None
+            result[key] = value
+        return result
+
+    # ================================================================ add / log / import
+    def add(
+        self,
+        description: str,
+        *,
+        project: str | None = None,
+        tags: Sequence[str] = (),
+        priority: str | None = None,
+        due: Any = None,
+        depends: Any = (),
+        wait: Any = None,
+        scheduled: Any = None,
+        recur: str | None = None,
+        until: Any = None,
+        agent: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            data: dict[str, Any] = {
+                "uuid": str(uuidlib.uuid4()),
+                "description": description,
+                "status": "recurring" if recur else "pending",
+                "project": project or None,
+                "priority": priority or None,
+                "tags": list(tags),
+                "due": self._date("due", due, now),
+                "wait": self._date("wait", wait, now),
+                "scheduled": self._date("scheduled", scheduled, now),
+                "recur": recur or None,
+                "until": self._date("until", until, now),
+                "depends": self._depends(depends),
+                "agent": agent or None,
+                "entry": now,
+                "modified": now,
+                **self._attributes(attributes),
+            }
+            self._check_recurrence(data)
+            self._check_description(description)
+            data["id"] = self._next_id(change)
+            task = self._validated(data)
+            self._write(change, task, "")
+            self._spawn_instances(change, task, now)
+            return f"Created task {task.uuid} (id {task.id})."
+
+        return self._mutate("add", build)
+
+    @staticmethod
+    def _check_description(description: str) -> None:
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidInput("Description cannot be empty.")
+
+    def log(
+        self,
+        description: str,
+        *,
+        project: str | None = None,
+        tags: Sequence[str] = (),
+        priority: str | None = None,
+        agent: str | None = None,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            self._check_description(description)
+            data = {
+                "uuid": str(uuidlib.uuid4()),
+                "description": description,
+                "status": "completed",
+                "project": project or None,
+                "priority": priority or None,
+                "tags": list(tags),
+                "agent": agent or None,
+                "entry": now,
+                "modified": now,
+                "end": now,
+                **self._attributes(attributes),
+            }
+            data["id"] = self._next_id(change)
+            task = self._validated(data)
+            self._write(change, task, "")
+            return f"Task logged as {task.uuid} (id {task.id})."
+
+        return self._mutate("log", build)
+
+    def import_tasks(self, items: list[dict[str, Any]] | str) -> Outcome:
+        """Create many tasks in one commit; all are validated first, and one bad item writes nothing."""
+        if isinstance(items, str):
+            try:
+                items = json.loads(items)
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"tasks must be a JSON array of task objects: {exc}") from None
+        if not isinstance(items, list):
+            raise InvalidInput("tasks must be a JSON array of task objects, e.g. [{\"description\": \"…\"}].")
+
+        def build(change: _Change, now: datetime) -> str:
+            fresh: set[str] = set()
+            for number, item in enumerate(items, start=1):
+                try:
+                    task, body = self._import_one(item, change, now, fresh)
+                except BacklogError as exc:
+                    raise type(exc)(f"Task {number} of the import: {exc} Nothing was imported.") from None
+                self._write(change, task, body)
+            return f"Imported {len(items)} task(s)."
+
+        return self._mutate("import", build)
+
+    def _import_one(self, item: Any, change: _Change, now: datetime, fresh: set[str]) -> tuple[Task, str]:
+        if not isinstance(item, dict):
+            raise InvalidInput(f"each task must be a JSON object, got {item!r}.")
+        data: dict[str, Any] = {}
+        for key, value in item.items():
+            if key in ("id", "urgency", "has_doc", "doc"):
+                continue
+            if key not in IMPORT_FIELDS:
+                self._attributes({key: value})
+            data[key] = value
+        if not isinstance(data.get("description"), str) or not data["description"].strip():
+            raise InvalidInput("Imported task description cannot be empty.")
+        task_uuid = str(data.get("uuid") or uuidlib.uuid4()).lower()
+        if not UUID_RE.match(task_uuid):
+            raise InvalidInput(f"uuid {data.get('uuid')!r} is not a uuid.")
+        if task_uuid in self._view.by_uuid or task_uuid in fresh or (self.git.workdir / self.task_path(task_uuid)).exists():
+            raise InvalidInput(f"a task with uuid {task_uuid} already exists; remove the uuid to import a copy.")
+        fresh.add(task_uuid)
+        data["uuid"] = task_uuid
+        for name in DATE_INPUT_FIELDS:
+            if name in data:
+                data[name] = self._date(name, data[name], now)
+        data.setdefault("entry", now)
+        data["modified"] = data.get("modified") or now
+        if "depends" in data:
+            data["depends"] = self._depends(data["depends"])
+        if data.get("recur") and "status" not in data:
+            data["status"] = "recurring"
+        if data.get("status") in ("completed", "deleted") and not data.get("end"):
+            data["end"] = now
+        if data.get("recur"):
+            self._check_recurrence(data)
+        data["id"] = self._next_id(change)
+        return self._validated(data), str(item.get("doc") or "")
+
+    # ================================================================ modify / duplicate
+    def modify(
+        self,
+        filter: str,
+        *,
+        changes: Mapping[str, Any] | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> Outcome:
+        if not str(filter).strip():
+            raise InvalidInput(
+                "task_modify needs a filter naming the tasks to change (an id, a uuid, or e.g. project:web); "
+                "an empty filter would change every task."
+            )
+
+        def build(change: _Change, now: datetime) -> str:
+            targets = self._modify_targets(filter)
+            for entry in targets:
+                task = self._apply_changes(entry.task, changes or {}, add_tags, remove_tags, now)
+                assert entry.file is not None
+                if task != entry.task:
+                    task = task.model_copy(update={"modified": now})
+                    self._write(change, task, entry.file.body)
+            if not change.files:
+                return f"No change: the {len(targets)} matching task(s) already have these values."
+            return f"Modified {len(change.touched)} task(s)."
+
+        return self._mutate("modify", build)
+
+    def _modify_targets(self, text: str) -> list[Entry]:
+        stripped = text.strip()
+        if stripped.isdigit() or UUID_RE.match(stripped.lower()):
+            return [self._editable(stripped)]
+        matches = self._select(text, self._context())
+        if not matches:
+            raise NotFound("No matching tasks. Check the filter with task_list first.")
+        return [self._view.by_uuid[t.uuid] for t in matches]
+
+    def _apply_changes(
+        self,
+        task: Task,
+        changes: Mapping[str, Any],
+        add_tags: Sequence[str],
+        remove_tags: Sequence[str],
+        now: datetime,
+    ) -> Task:
+        data = task.model_dump()
+        data.update(task.extras)
+        for key, value in changes.items():
+            if key in NOT_SETTABLE:
+                raise InvalidInput(f"'{key}' cannot be set with modify; " + _how_to_set(key))
+            if key == "description":
+                if value is None or not str(value).strip():
+                    continue
+                data[key] = value
+            elif key in DATE_INPUT_FIELDS:
+                data[key] = self._date(key, value, now)
+            elif key == "depends":
+                data[key] = self._depends(value)
+            elif key in Task.model_fields:
+                data[key] = value if value not in ("", None) else None
+            else:
+                self._attributes({key: value})
+                if value in ("", None):
+                    data.pop(key, None)
+                else:
+                    data[key] = value
+        tags = [t for t in data.get("tags") or [] if t not in set(remove_tags)]
+        tags += [t for t in add_tags if t not in tags and t not in remove_tags]
+        data["tags"] = tags
+        if "recur" in changes:
+            self._recur_status(data)
+        return self._validated(data)
+
+    def _recur_status(self, data: dict[str, Any]) -> None:
+        """Setting recur makes a pending task a template; clearing it makes a template pending."""
+        if data.get("recur"):
+            self._check_recurrence(data)
+            if data.get("status") == "pending":
+                data["status"] = "recurring"
+        elif data.get("status") == "recurring":
+            data["status"] = "pending"
+
+    def duplicate(
+        self,
+        ref: str,
+        *,
+        changes: Mapping[str, Any] | None = None,
+        add_tags: Sequence[str] = (),
+        remove_tags: Sequence[str] = (),
+    ) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            source = self._editable(ref).task
+            copy = source.model_copy(
+                update={
+                    "uuid": str(uuidlib.uuid4()),
+                    "status": "recurring" if source.recur else "pending",
+                    "start": None,
+                    "end": None,
+                    "parent": None,
+                    "entry": now,
+                    "modified": now,
+                    "tags": [t for t in source.tags if t != "doc"],
+                },
+                deep=True,
+            )
+            task = self._apply_changes(copy, changes or {}, add_tags, remove_tags, now)
+            task = task.model_copy(update={"id": self._next_id(change)})
+            self._write(change, task, "")
+            return f"Task duplicated as {task.uuid} (id {task.id})."
+
+        return self._mutate("duplicate", build)
+
+    # ================================================================ lifecycle
+    def _transition(self, op: str, ref: str, apply: Callable[[Task, datetime], Task], message: str) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            entry = self._editable(ref)
+            assert entry.file is not None
+            task = apply(entry.task, now).model_copy(update={"modified": now})
+            self._write(change, task, entry.file.body)
+            if op == "done" and task.parent:
+                self._spawn_for_parent(change, task, now)
+            return message.format(id=task.id, uuid=task.uuid)
+
+        return self._mutate(op, build)
+
+    def done(self, ref: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            if task.status == "completed":
+                raise WrongState(f"Task {task.id} is already completed (at {task.end:%Y-%m-%d %H:%M} UTC).")
+            if task.status == "deleted":
+                raise WrongState(f"Task {task.id} is deleted; restore it with task_undo before completing it.")
+            return task.model_copy(update={"status": "completed", "end": now, "start": None})
+
+        return self._transition("done", ref, apply, "Task {id} completed.")
+
+    def delete(self, ref: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            if task.status == "deleted":
+                raise WrongState(f"Task {task.id} is already deleted; task_purge removes it for good.")
+            return task.model_copy(update={"status": "deleted", "end": now, "start": None})
+
+        return self._transition("delete", ref, apply, "Task {id} deleted.")
+
+    def start(self, ref: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            if task.status != "pending":
+                raise WrongState(f"Task {task.id} is {task.status}; only pending tasks can be started.")
+            if task.start is not None:
+                raise WrongState(f"Task {task.id} is already started (since {task.start:%Y-%m-%d %H:%M} UTC).")
+            return task.model_copy(update={"start": now})
+
+        return self._transition("start", ref, apply, "Task {id} started.")
+
+    def stop(self, ref: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            if task.start is None:
+                raise WrongState(f"Task {task.id} is not started, so there is nothing to stop.")
+            return task.model_copy(update={"start": None})
+
+        return self._transition("stop", ref, apply, "Task {id} stopped.")
+
+    def annotate(self, ref: str, text: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            note = Annotation(entry=now, description=str(text))
+            return task.model_copy(update={"annotations": [*task.annotations, note]})
+
+        return self._transition("annotate", ref, apply, "Task {id} annotated.")
+
+    def denotate(self, ref: str, text: str) -> Outcome:
+        def apply(task: Task, now: datetime) -> Task:
+            notes = list(task.annotations)
+            for position, note in enumerate(notes):
+                if note.description == text:
+                    del notes[position]
+                    return task.model_copy(update={"annotations": notes})
+            existing = "; ".join(repr(n.description) for n in notes) or "none"
+            raise NotFound(f"Task {task.id} has no annotation with exactly that text. Its annotations: {existing}.")
+
+        return self._transition("denotate", ref, apply, "Annotation removed from task {id}.")
+
+    def purge(self, ref: str) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            entry = self._editable(ref)
+            if entry.task.status != "deleted":
+                raise WrongState(
+                    f"Can only purge deleted tasks: task {entry.task.id} is {entry.task.status}. "
+                    "Delete it first (task_delete)."
+                )
+            change.files[entry.path] = None
+            change.touched[entry.uuid] = entry.task
+            return f"Task {entry.uuid} purged."
+
+        return self._mutate("purge", build)
+
+    # ================================================================ docs
+    def doc_write(self, ref: str, content: str) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            entry = self._editable(ref)
+            tags = entry.task.tags if "doc" in entry.task.tags else [*entry.task.tags, "doc"]
+            task = entry.task.model_copy(update={"tags": tags, "modified": now})
+            self._write(change, task, str(content))
+            return f"Doc written for task {task.uuid}."
+
+        return self._mutate("doc-write", build)
+
+    def doc_delete(self, ref: str) -> Outcome:
+        def build(change: _Change, now: datetime) -> str:
+            entry = self._editable(ref)
+            assert entry.file is not None
+            if not entry.file.body and "doc" not in entry.task.tags:
+                raise NotFound(f"No doc attached to this task (task {entry.task.id}); nothing to delete.")
+            tags = [t for t in entry.task.tags if t != "doc"]
+            task = entry.task.model_copy(update={"tags": tags, "modified": now})
+            self._write(change, task, "")
+            return f"Doc deleted for task {task.uuid}."
+
+        return self._mutate("doc-delete", build)
+
+    # ================================================================ recurrence
+    def _spawn_instances(self, change: _Change, template: Task, now: datetime) -> None:
+        if template.status != "recurring" or not template.recur or template.due is None:
+            return
+        children = [e.task for e in self._view.by_uuid.values() if e.task.parent == template.uuid]
+        children += [t for t in change.touched.values() if t.parent == template.uuid]
+        merged = {t.uuid: t for t in children}
+        for due in plan_instances(template, list(merged.values()), now):
+            instance = Task(
+                uuid=str(uuidlib.uuid4()),
+                id=self._next_id(change),
+                description=template.description,
+                status="pending",
+                project=template.project,
+                priority=template.priority,
+                tags=list(template.tags),
+                agent=template.agent,
+                due=due,
+                parent=template.uuid,
+                entry=now,
+                modified=now,
+            )
+            self._write(change, instance, "")
+
+    def _spawn_for_parent(self, change: _Change, instance: Task, now: datetime) -> None:
+        parent = self._view.by_uuid.get(instance.parent or "")
+        if parent is not None and parent.file is not None:
+            self._spawn_instances(change, parent.task, now)
+
+    def catch_up(self) -> Outcome:
+        """Create the instances every recurring template is owed now (one commit, or none)."""
+
+        def build(change: _Change, now: datetime) -> str:
+            for entry in list(self._view.by_uuid.values()):
+                if entry.task.status == "recurring":
+                    self._spawn_instances(change, entry.task, now)
+            created = [t for t in change.touched.values() if t.parent]
+            return f"Created {len(created)} recurring instance(s)." if created else "No instances due."
+
+        return self._mutate("recur", build)
+
+    # ================================================================ archive
+    def archive(self, older_than_days: int | str = 90) -> Outcome:
+        try:
+            days = int(str(older_than_days).strip())
+        except ValueError:
+            raise InvalidInput(f"older_than_days must be a whole number of days, got {older_than_days!r}.") from None
+        if days < 0:
+            raise InvalidInput("older_than_days cannot be negative.")
+
+        def build(change: _Change, now: datetime) -> str:
+            cutoff = now - timedelta(days=days)
+            for entry in sorted(self._view.by_uuid.values(), key=lambda e: e.task.id):
+                task = entry.task
+                if task.status in ("completed", "deleted") and task.end is not None and task.end <= cutoff:
+                    change.files[entry.path] = None
+                    change.files[self.archive_path(_quarter(task.end), task.uuid)] = entry.raw
+                    change.touched[task.uuid] = task
+            if not change.touched:
+                return "No tasks to archive."
+            return f"Archived {len(change.touched)} task(s) older than {days} days."
+
+        return self._mutate("archive", build)
+
+    def archive_list(self) -> list[str]:
+        base = self.git.workdir / self.ns_dir / ARCHIVE_DIR
+        if not base.is_dir():
+            return []
+        return sorted(f"{ARCHIVE_DIR}/{p.name}" for p in base.iterdir() if SEGMENT_RE.match(p.name))
+
+    def archive_load(self, segment: str) -> list[dict[str, Any]]:
+        name = str(segment).strip()
+        for prefix in ("archive/archive-", "archive/", "archive-"):
+            name = name.removeprefix(prefix)
+        name = name.removesuffix(".json")
+        if not SEGMENT_RE.match(name):
+            raise InvalidInput(
+                f"Invalid archive segment name '{segment}'. Use a quarter like 2026-Q1 (see task_archive_list)."
+            )
+        base = self.git.workdir / self.ns_dir / ARCHIVE_DIR / name
+        if not base.is_dir():
+            raise NotFound(f"Archive segment '{segment}' not found. Available: {', '.join(self.archive_list()) or 'none'}.")
+        records = []
+        for path in sorted(base.glob("*/*.md")):
+            entry = read_entry(self.git.workdir, str(path.relative_to(self.git.workdir)))
+            if entry is None:
+                continue
+            if entry.error is not None:
+                raise BrokenTaskFile(str(entry.error))
+            records.append(entry.record())
+        return sorted(records, key=lambda r: r["id"])
+
+    # ================================================================ undo
+    def undo(self) -> Outcome:
+        """Revert this writer's latest operation that is not yet undone, as a new commit."""
+        with self._lock, self.git.writer_lock():
+            branch = self.git.check_writable()
+            self._refresh()
+            target = self._undo_target(branch)
+            files = self._revert_files(target)
+            op = target.trailer("Backlog-Op") or "?"
+            subject = f"undo {op}: {target.subject.partition(': ')[2] or target.subject}"
+            trailers = [("Backlog-Op", "undo"), ("Backlog-Namespace", self.namespace), ("Backlog-Undoes", target.sha)]
+            trailers += [("Backlog-Task", u) for u in target.trailers.get("Backlog-Task", [])]
+            trailers.append(("Backlog-Agent", self.writer))
+            sha = self.git.commit_worktree_files(files, format_message(subject, trailers), ref=branch)
+            self._refresh()
+            touched = [self._view.by_uuid[u] for u in target.trailers.get("Backlog-Task", []) if u in self._view.by_uuid]
+            ctx = self._context()
+            return Outcome(
+                f"Undo completed: reverted '{target.subject}' ({target.sha[:8]}).",
+                [self._record(e, ctx) for e in touched],
+                sha,
+            )
+
+    def _undo_target(self, branch: str) -> CommitInfo:
+        undone: set[str] = set()
+        for commit in self.git.first_parent_log(branch):
+            if commit.trailer("Backlog-Agent") != self.writer:
+                continue
+            if commit.trailer("Backlog-Namespace") not in (None, self.namespace):
+                continue
+            op = commit.trailer("Backlog-Op")
+            if op is None:
+                continue
+            if op == "undo":
+                undone.update(commit.trailers.get("Backlog-Undoes", []))
+            elif commit.sha not in undone:
+                return commit
+        raise NothingToUndo(f"Nothing to undo: {self.writer} has no operation left that is not undone.")
+
+    def _revert_files(self, target: CommitInfo) -> dict[str, bytes | None]:
+        files: dict[str, bytes | None] = {}
+        for path, before, after in self.git.changed_paths(target.sha, self.ns_dir):
+            if path == self.counter_path:
+                continue  # ids are never handed out twice, so the counter never goes back
+            current = _read_current(self.git.workdir / path)
+            if current == after:
+                files[path] = before
+            elif before is None or after is None or current is None:
+                raise UndoConflict(
+                    f"Cannot undo '{target.subject}': {path} was changed again after it "
+                    "(created, moved or deleted). Undo the later change first, or edit the task directly."
+                )
+            else:
+                files[path] = _revert_fields(path, before, after, current, target.subject)
+        return files
+
+
+# ==================================================================== module helpers
+def _how_to_set(key: str) -> str:
+    return {
+        "status": "use task_done, task_delete, task_start/stop or task_undo.",
+        "tags": "use add_tags/remove_tags (+tag / -tag).",
+        "annotations": "use task_annotate / task_denotate.",
+    }.get(key, "it is managed by backlog-git.")
+
+
+def _read_current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+def _parse_or_none(data: bytes | None, path: str) -> TaskFile | None:
+    if data is None:
+        return None
+    try:
+        return parse(data, path)
+    except TaskFileError:
+        return None
+
+
+def _fields_of(file: TaskFile) -> dict[str, Any]:
+    data = file.task.model_dump(mode="json")
+    data.update(file.task.extras)
+    data["doc"] = file.body
+    return data
+
+
+def _field_changes(before: bytes | None, after: bytes | None) -> dict[str, list[Any]]:
+    old = _parse_or_none(before, "before")
+    new = _parse_or_none(after, "after")
+    old_fields = _fields_of(old) if old else {}
+    new_fields = _fields_of(new) if new else {}
+    changes = {}
+    for key in sorted(set(old_fields) | set(new_fields)):
+        a, b = old_fields.get(key), new_fields.get(key)
+        if a != b and not (a in (None, [], "") and b in (None, [], "")):
+            changes[key] = [a, b]
+    return changes
+
+
+def _revert_fields(path: str, before: bytes, after: bytes, current: bytes, subject: str) -> bytes:
+    """Put back the fields the undone operation changed, keeping later changes to other fields."""
+    old, new, now = (_parse_or_none(d, path) for d in (before, after, current))
+    if old is None or new is None or now is None:
+        raise BrokenTaskFile(f"Cannot undo '{subject}': {path} does not parse; fix it by hand first.")
+    old_fields, new_fields, now_fields = _fields_of(old), _fields_of(new), _fields_of(now)
+    result = dict(now_fields)
+    for key in set(old_fields) | set(new_fields):
+        if key == "modified" or old_fields.get(key) == new_fields.get(key):
+            continue
+        if now_fields.get(key) == new_fields.get(key):
+            result[key] = old_fields.get(key)
+        elif now_fields.get(key) != old_fields.get(key):
+            raise UndoConflict(
+                f"Cannot undo '{subject}': the field '{key}' was changed again after it "
+                f"(now {now_fields.get(key)!r}). Undo the later change first, or set the field directly."
+            )
+    body = result.pop("doc") or ""
+    result = {k: v for k, v in result.items() if v is not None}
+    result["modified"] = utc_now()
+    return dump(Task.model_validate(result), body)
+
+
+__all__ = ["Backlog", "Outcome"]
+_ = UTC

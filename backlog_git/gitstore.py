@@ -1,0 +1,376 @@
+"""Everything git, and the only module that imports pygit2.
+
+Local object work (blobs, trees, commits, compare-and-swap ref updates, the index entries of the
+store's own paths) goes through pygit2; path history uses the ``git`` CLI, which prunes merge
+history the way users expect from ``git log -- PATH``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode, RepositoryState
+
+from .errors import RepositoryError
+
+TRAILER_PREFIX = "Backlog-"
+_STATE_NAMES = {
+    RepositoryState.MERGE: ("a merge", "git merge --continue` or `git merge --abort"),
+    RepositoryState.REVERT: ("a revert", "git revert --continue` or `git revert --abort"),
+    RepositoryState.REVERT_SEQUENCE: ("a revert", "git revert --continue` or `git revert --abort"),
+    RepositoryState.CHERRYPICK: ("a cherry-pick", "git cherry-pick --continue` or `git cherry-pick --abort"),
+    RepositoryState.CHERRYPICK_SEQUENCE: (
+        "a cherry-pick",
+        "git cherry-pick --continue` or `git cherry-pick --abort",
+    ),
+    RepositoryState.BISECT: ("a bisect", "git bisect reset"),
+    RepositoryState.REBASE: ("a rebase", "git rebase --continue` or `git rebase --abort"),
+    RepositoryState.REBASE_INTERACTIVE: ("a rebase", "git rebase --continue` or `git rebase --abort"),
+    RepositoryState.REBASE_MERGE: ("a rebase", "git rebase --continue` or `git rebase --abort"),
+    RepositoryState.APPLY_MAILBOX: ("a `git am`", "git am --continue` or `git am --abort"),
+    RepositoryState.APPLY_MAILBOX_OR_REBASE: ("a rebase", "git rebase --continue` or `git rebase --abort"),
+}
+_CAS_ATTEMPTS = 50
+_INDEX_ATTEMPTS = 40
+_ZERO = pygit2.Oid(hex="0" * 40)
+
+
+@dataclass(frozen=True)
+class CommitInfo:
+    """A commit as the store reads it: identity, time, message and its Backlog trailers."""
+
+    sha: str
+    parents: tuple[str, ...]
+    time: datetime
+    subject: str
+    message: str
+    trailers: dict[str, list[str]] = field(default_factory=dict)
+
+    def trailer(self, key: str) -> str | None:
+        values = self.trailers.get(key)
+        return values[-1] if values else None
+
+
+def format_message(subject: str, trailers: list[tuple[str, str]]) -> str:
+    lines = [subject.replace("\n", " ").strip(), ""]
+    lines += [f"{key}: {value}" for key, value in trailers]
+    return "\n".join(lines) + "\n"
+
+
+def parse_trailers(message: str) -> dict[str, list[str]]:
+    """Trailers of the message's last paragraph (``Key: value`` lines)."""
+    paragraphs = [p for p in message.strip().split("\n\n") if p.strip()]
+    if len(paragraphs) < 2:
+        return {}
+    found: dict[str, list[str]] = {}
+    for line in paragraphs[-1].splitlines():
+        key, sep, value = line.partition(": ")
+        if sep and key and " " not in key:
+            found.setdefault(key, []).append(value.strip())
+    return found
+
+
+def _commit_info(commit: pygit2.Commit) -> CommitInfo:
+    message = commit.message
+    return CommitInfo(
+        sha=str(commit.id),
+        parents=tuple(str(p) for p in commit.parent_ids),
+        time=datetime.fromtimestamp(commit.commit_time, UTC),
+        subject=message.split("\n", 1)[0],
+        message=message,
+        trailers=parse_trailers(message),
+    )
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _remove_file(path: Path, stop_at: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    parent = path.parent
+    while parent != stop_at and parent.is_relative_to(stop_at):
+        try:
+            parent.rmdir()
+        except OSError:
+            break
+        parent = parent.parent
+
+
+class GitStore:
+    """A repository with a working tree, seen through the operations the store needs."""
+
+    def __init__(self, start: Path, *, create: bool = False) -> None:
+        self.repo = self._open(start, create)
+        if self.repo.workdir is None:
+            raise RepositoryError(
+                f"{start} is a bare repository; backlog-git needs a working tree. "
+                "Clone it (`git clone`) and run backlog-git in the clone."
+            )
+        self.workdir = Path(self.repo.workdir).resolve()
+        self.gitdir = Path(self.repo.path)
+
+    @staticmethod
+    def _open(start: Path, create: bool) -> pygit2.Repository:
+        if create:
+            start.mkdir(parents=True, exist_ok=True)
+            if not (start / ".git").exists():
+                return pygit2.init_repository(str(start), bare=False, initial_head="main")
+            return pygit2.Repository(str(start))
+        if not start.exists():
+            raise RepositoryError(f"{start} does not exist. Point --repo/BACKLOG_REPO at a git repository.")
+        found = pygit2.discover_repository(str(start))
+        if found is None:
+            raise RepositoryError(
+                f"No git repository at or above {start}. Create one with `git init` (or `backlog-git init`), "
+                "or choose a store with --repo, BACKLOG_REPO, TASKDATA or TASKDATA_ROOT."
+            )
+        return pygit2.Repository(found)
+
+    # ----------------------------------------------------------------- branch and state
+    def branch_ref(self) -> str:
+        """The checked-out branch (``refs/heads/...``), also when it has no commit yet."""
+        if self.repo.head_is_detached:
+            raise RepositoryError(
+                "HEAD is detached, so there is no branch to record tasks on. "
+                "Check out a branch first (`git switch <branch>` or `git switch -c <new-branch>`)."
+            )
+        target = self.repo.references["HEAD"].target
+        return str(target)
+
+    def check_writable(self) -> str:
+        """Refuse to write in the middle of a merge/rebase or on a detached HEAD; return the branch."""
+        state = RepositoryState(self.repo.state())
+        if state != RepositoryState.NONE:
+            what, fix = _STATE_NAMES.get(state, ("another git operation", "git status"))
+            raise RepositoryError(
+                f"The repository is in the middle of {what}; nothing was written. "
+                f"Finish or abort it first (`{fix}`), then retry."
+            )
+        return self.branch_ref()
+
+    def tip(self, ref: str) -> pygit2.Oid | None:
+        try:
+            return self.repo.references[ref].target
+        except KeyError:
+            return None
+
+    def head_tip(self) -> str | None:
+        if self.repo.head_is_unborn:
+            return None
+        return str(self.repo.head.target)
+
+    @contextlib.contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        """Serialise this repository's backlog writers (other processes too); waiting, never failing."""
+        lock_path = self.gitdir / "backlog-write.lock"
+        with open(lock_path, "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    # ----------------------------------------------------------------- writing
+    def commit_worktree_files(
+        self, files: Mapping[str, bytes | None], message: str, *, ref: str | None = None
+    ) -> str:
+        """Write files (None = delete) to the working tree and commit exactly them on the branch.
+
+        The commit's tree is the branch tip's tree with only these paths changed; the index entries
+        of these paths are updated so ``git status`` stays clean for them; everything else in the
+        index and the working tree is untouched.
+        """
+        ref = ref or self.check_writable()
+        for path, data in files.items():
+            target = self.workdir / path
+            if data is None:
+                _remove_file(target, self.workdir)
+            else:
+                _write_atomically(target, data)
+        sha = self.commit_files(ref, files, message)
+        self._update_index(files)
+        return sha
+
+    def commit_files(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
+        """Commit the files onto ``ref`` at the object level; compare-and-swap the ref, retrying."""
+        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
+        signature = self._signature()
+        for attempt in range(_CAS_ATTEMPTS):
+            parent = self.tip(ref)
+            base_tree = self.repo[parent].peel(pygit2.Tree) if parent is not None else None
+            tree = self._updated_tree(base_tree, blobs)
+            parents = [parent] if parent is not None else []
+            new = self.repo.create_commit(None, signature, signature, message, tree, parents)
+            if self._swap_ref(ref, parent, new, message):
+                return str(new)
+            time.sleep(min(0.002 * (attempt + 1), 0.05))
+        raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
+
+    def _swap_ref(self, ref: str, expected: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
+        subject = message.split("\n", 1)[0]
+        try:
+            if expected is None:
+                self.repo.references.create(ref, new)
+            else:
+                reference = self.repo.references[ref]
+                if reference.target != expected:
+                    return False
+                reference.set_target(new, f"backlog-git: {subject}")
+        except (pygit2.GitError, ValueError, OSError, KeyError):
+            return False
+        return True
+
+    def _signature(self) -> pygit2.Signature:
+        try:
+            return self.repo.default_signature
+        except (KeyError, pygit2.GitError):
+            return pygit2.Signature("backlog-git", "backlog-git@localhost")
+
+    def _updated_tree(self, base: pygit2.Tree | None, blobs: Mapping[str, pygit2.Oid | None]) -> pygit2.Oid:
+        changes: dict[tuple[str, ...], pygit2.Oid | None] = {tuple(p.split("/")): oid for p, oid in blobs.items()}
+        result = self._update_subtree(base, changes)
+        if result is None:
+            return self.repo.TreeBuilder().write()
+        return result
+
+    def _update_subtree(
+        self, tree: pygit2.Tree | None, changes: Mapping[tuple[str, ...], pygit2.Oid | None]
+    ) -> pygit2.Oid | None:
+        """Rewrite only the trees along the changed paths (cheap at 10,000+ files when sharded)."""
+        builder = self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
+        nested: dict[str, dict[tuple[str, ...], pygit2.Oid | None]] = {}
+        for parts, oid in changes.items():
+            if len(parts) == 1:
+                if oid is None:
+                    if builder.get(parts[0]) is not None:
+                        builder.remove(parts[0])
+                else:
+                    builder.insert(parts[0], oid, FileMode.BLOB)
+            else:
+                nested.setdefault(parts[0], {})[parts[1:]] = oid
+        for name, sub_changes in nested.items():
+            entry = tree[name] if tree is not None and name in tree else None
+            subtree = self.repo[entry.id] if entry is not None and entry.type_str == "tree" else None
+            new_sub = self._update_subtree(subtree, sub_changes)
+            if new_sub is None:
+                if builder.get(name) is not None:
+                    builder.remove(name)
+            else:
+                builder.insert(name, new_sub, FileMode.TREE)
+        if len(builder) == 0:
+            return None
+        return builder.write()
+
+    def _update_index(self, files: Mapping[str, bytes | None]) -> None:
+        """Stage exactly these paths as committed; retry while a user's git holds index.lock."""
+        for attempt in range(_INDEX_ATTEMPTS):
+            try:
+                index = self.repo.index
+                index.read(force=True)
+                for path, data in files.items():
+                    if data is None:
+                        if path in index:
+                            index.remove(path)
+                    else:
+                        index.add(path)
+                index.write()
+                return
+            except (pygit2.GitError, OSError):
+                time.sleep(min(0.005 * (attempt + 1), 0.1))
+        # The commit has landed; only `git status` may show these paths until the lock clears.
+
+    # ----------------------------------------------------------------- reading history
+    def read_blob(self, commit_sha: str | None, path: str) -> bytes | None:
+        if commit_sha is None:
+            return None
+        tree = self.repo[commit_sha].peel(pygit2.Tree)
+        try:
+            entry = tree[path]
+        except KeyError:
+            return None
+        obj = self.repo[entry.id]
+        return obj.data if isinstance(obj, pygit2.Blob) else None
+
+    def commit(self, sha: str) -> CommitInfo:
+        return _commit_info(self.repo[sha].peel(pygit2.Commit))
+
+    def first_parent_log(self, ref: str) -> Iterator[CommitInfo]:
+        """Commits from ``ref`` back along first parents, newest first."""
+        oid = self.tip(ref)
+        while oid is not None:
+            commit = self.repo[oid].peel(pygit2.Commit)
+            yield _commit_info(commit)
+            oid = commit.parent_ids[0] if commit.parent_ids else None
+
+    def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
+        """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
+        commit = self.repo[sha].peel(pygit2.Commit)
+        if commit.parents:
+            diff = commit.parents[0].tree.diff_to_tree(commit.tree)
+        else:
+            diff = commit.tree.diff_to_tree(swap=True)
+        result = []
+        for delta in diff.deltas:
+            path = delta.new_file.path if delta.new_file.id != _ZERO else delta.old_file.path
+            if not path.startswith(prefix + "/"):
+                continue
+            old = None if delta.old_file.id == _ZERO else self.repo[delta.old_file.id].data
+            new = None if delta.new_file.id == _ZERO else self.repo[delta.new_file.id].data
+            result.append((path, old, new))
+        return sorted(result, key=lambda item: item[0])
+
+    def path_log(self, paths: list[str], ref: str = "HEAD") -> list[CommitInfo]:
+        """Commits that touched any of ``paths``, newest first (``git log -- PATHS``)."""
+        if self.repo.head_is_unborn:
+            return []
+        proc = subprocess.run(
+            ["git", "log", "--format=%H", ref, "--", *paths],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RepositoryError(f"git log failed: {proc.stderr.strip()}")
+        return [self.commit(sha) for sha in proc.stdout.split()]
+
+    # ----------------------------------------------------------------- configuration
+    def get_config(self, key: str) -> str | None:
+        try:
+            return str(self.repo.config[key])
+        except KeyError:
+            return None
+
+    def set_config(self, key: str, value: str) -> None:
+        """Write to the repository's own config (.git/config; shared by linked worktrees)."""
+        local = pygit2.Config(str(Path(self.common_dir) / "config"))
+        local[key] = value
+
+    @property
+    def common_dir(self) -> str:
+        """The git directory shared by all worktrees (where config and refs live)."""
+        commondir = self.gitdir / "commondir"
+        if commondir.exists():
+            return str((self.gitdir / commondir.read_text().strip()).resolve())
+        return str(self.gitdir)

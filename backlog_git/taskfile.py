@@ -1,0 +1,192 @@
+"""The on-disk format: one task <-> one markdown file with YAML front-matter.
+
+    ---
+    uuid: 0f8fad5b-d9cb-469f-a165-70867728950e
+    id: 12
+    description: Fix login redirect
+    status: pending
+    tags:
+      - bug
+    entry: 2026-11-24T08:00:00Z
+    modified: 2026-11-24T08:00:00Z
+    ---
+    The body is the task's doc (spec), kept byte for byte.
+
+Output is deterministic: a fixed key order, one field per line, block lists, no wrapping, so
+loading and saving an unchanged task gives the same bytes and one changed field is one changed
+line. YAML is read with a safe loader (no object construction) that reads only ``true``/``false``
+as booleans, so a hand-written ``project: no`` stays the text "no".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .model import Task, format_timestamp
+
+FIELD_ORDER = (
+    "uuid", "id", "description", "status", "project", "priority", "tags", "due", "wait",
+    "scheduled", "recur", "until", "depends", "parent", "agent", "start", "end", "entry",
+    "modified", "annotations",
+)
+_FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
+FENCE = "---\n"
+
+_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Safe loader with YAML 1.2-like scalars: no yes/no booleans, no implicit timestamps."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in (
+    ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", list("tTfF")),
+    ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", list("-+0123456789")),
+    ("tag:yaml.org,2002:float", r"^[-+]?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?$", list("-+0123456789.")),
+    ("tag:yaml.org,2002:null", r"^(?:~|null|Null|NULL|)$", ["~", "n", "N", ""]),
+):
+    _Loader.add_implicit_resolver(_tag, re.compile(_pattern), _first)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block lists indented under their key; multi-line text as literal blocks."""
+
+    def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
+        return super().increase_indent(flow, False)
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    style = "|" if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+def _represent_datetime(dumper: yaml.SafeDumper, value: datetime) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:timestamp", format_timestamp(value))
+
+
+_Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(datetime, _represent_datetime)
+
+
+class TaskFileError(ValueError):
+    """A task file that does not parse or validate: where it is, which line, and why."""
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        self.path = path
+        self.line = line
+        self.reason = reason
+        where = f"{path}:{line}" if line else path
+        super().__init__(
+            f"{where}: {reason} (fix the file by hand, or restore it with `git checkout -- {path}`)"
+        )
+
+
+@dataclass(frozen=True)
+class TaskFile:
+    """A parsed task file: the task and its body (the doc)."""
+
+    task: Task
+    body: str
+
+
+def split(text: str, path: str = "<task>") -> tuple[str, str, int]:
+    """Split file text into (front-matter YAML, body, line number where the YAML starts)."""
+    if not text.startswith("---"):
+        raise TaskFileError(path, 1, "the file must start with a '---' line opening the YAML front-matter")
+    first_newline = text.find("\n")
+    if first_newline == -1 or text[:first_newline].rstrip() != "---":
+        raise TaskFileError(path, 1, "the first line must be exactly '---'")
+    start = first_newline + 1
+    match = re.search(r"^---[ \t]*(?:\n|\Z)", text[start:], re.MULTILINE)
+    if match is None:
+        raise TaskFileError(path, None, "the front-matter is never closed: add a '---' line after the fields")
+    yaml_text = text[start : start + match.start()]
+    body = text[start + match.end() :]
+    return yaml_text, body, 2
+
+
+def _line_of_key(yaml_text: str, key: str, first_line: int) -> int | None:
+    match = re.search(rf"^{re.escape(key)}\s*:", yaml_text, re.MULTILINE)
+    if match is None:
+        return None
+    return first_line + yaml_text.count("\n", 0, match.start())
+
+
+def load_fields(yaml_text: str, path: str, first_line: int = 2) -> dict[str, Any]:
+    try:
+        data = yaml.load(yaml_text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = first_line + mark.line if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise TaskFileError(path, line, f"invalid YAML: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise TaskFileError(path, first_line, "the front-matter must be a mapping of 'field: value' lines")
+    return data
+
+
+def parse(data: bytes | str, path: str = "<task>") -> TaskFile:
+    """Parse file bytes into a TaskFile, or raise TaskFileError naming the path, line and reason."""
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TaskFileError(path, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    else:
+        text = data
+    yaml_text, body, first_line = split(text, path)
+    fields = load_fields(yaml_text, path, first_line)
+    for key in fields:
+        if not isinstance(key, str):
+            raise TaskFileError(path, first_line, f"field names must be text, got {key!r}")
+    try:
+        task = Task.model_validate(fields)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        field = str(error["loc"][0]) if error["loc"] else ""
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = f"required field '{field}' is missing"
+            line = first_line
+        else:
+            message = f"field '{field}': {message}"
+            line = _line_of_key(yaml_text, field, first_line) if field else first_line
+        raise TaskFileError(path, line, message) from None
+    return TaskFile(task, body)
+
+
+def ordered_fields(task: Task) -> dict[str, Any]:
+    """The task's fields in file order: known fields first, then extras sorted by name."""
+    data = task.model_dump(exclude_none=True)
+    data.update(task.extras)
+    for key in ("tags", "depends", "annotations"):
+        if not data.get(key):
+            data.pop(key, None)
+    if "annotations" in data:
+        data["annotations"] = [
+            {"entry": a.entry, "description": a.description} for a in task.annotations
+        ]
+    return dict(sorted(data.items(), key=lambda kv: (_FIELD_RANK.get(kv[0], len(FIELD_ORDER)), kv[0])))
+
+
+def dump(task: Task, body: str = "") -> bytes:
+    """Serialise a task deterministically to file bytes."""
+    fields_yaml = yaml.dump(
+        ordered_fields(task),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=2**31 - 1,
+        indent=2,
+    )
+    return (FENCE + fields_yaml + FENCE + body).encode("utf-8")
