@@ -102,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("recur", "create the instances recurring tasks are owed now", json_flag=True)
     command("check", "report broken task files and repository setup problems", json_flag=True)
     command("serve", "run the MCP server on stdio")
+    p = command("sync", "merge agent branches into the checked-out branch; with --remote also fetch and push",
+                json_flag=True)
+    p.add_argument("--remote", help="a git remote to fetch from, merge and push to")
+    command("resolve", "finish a conflicted git merge of task files (edits win over deletes)", json_flag=True)
+    command("install", "register the merge driver in this clone (git config is not cloned)")
+    p = command("merge-driver", "git merge driver: merge task files field by field (called by git)")
+    for name in ("base", "ours", "theirs", "path"):
+        p.add_argument(name)
     p = command("hook", "handle a Claude Code hook event (JSON on stdin)")
     p.add_argument("event")
     return parser
@@ -211,6 +219,15 @@ def _run(args: argparse.Namespace) -> int:
         from . import hooks
 
         return hooks.main(args.event, sys.stdin)
+    if args.command == "merge-driver":
+        from . import driver
+
+        return driver.main(args.base, args.ours, args.theirs, args.path)
+    if args.command == "install":
+        from . import setup_repo
+
+        print(setup_repo.install_here(args.repo))
+        return 0
     if args.command == "init":
         from .engine import Backlog
 
@@ -288,6 +305,10 @@ def _mutation(backlog: Any, args: argparse.Namespace) -> Any:
         return getattr(backlog, cmd)(args.id, " ".join(args.text))
     if cmd == "undo":
         return backlog.undo()
+    if cmd == "sync":
+        return backlog.sync(args.remote)
+    if cmd == "resolve":
+        return backlog.resolve()
     if cmd == "recur":
         return backlog.catch_up()
     if cmd == "doc":

@@ -44,6 +44,8 @@ from .query import (
     urgency,
 )
 from .taskfile import TaskFile, TaskFileError, dump, parse
+from .branches import AGENT_PREFIX, AgentOverlay, MergedView, merge_counter, merge_file
+from .errors import RepositoryError
 from .view import Entry, WorkingView, read_entry
 
 STORE_DIR = configmod.STORE_DIR
@@ -100,7 +102,8 @@ class Backlog:
         self.namespace = store.namespace
         self.ns_dir = f"{STORE_DIR}/{self.namespace}"
         self.writer = store.agent_id or configmod.default_writer()
-        self._view = WorkingView(self.git.workdir, self.ns_dir)
+        self.agent_ref = f"refs/heads/{AGENT_PREFIX}{store.agent_id}" if store.agent_id else None
+        self._view = MergedView(WorkingView(self.git.workdir, self.ns_dir), AgentOverlay(self.git, self.ns_dir))
         self._index = TaskIndex.build([])
         self._lock = threading.RLock()
 
@@ -300,8 +303,17 @@ class Backlog:
             return problems
 
     def _setup_problems(self) -> list[dict[str, Any]]:
-        """Hook for repository setup checks (merge driver registration); extended by the sync layer."""
-        return []
+        """A clone whose config lacks the merge driver: git would silently fall back to a text merge."""
+        from . import setup_repo
+
+        if setup_repo.driver_registered(self.git):
+            return []
+        return [{
+            "path": ".git/config",
+            "line": None,
+            "reason": "the `backlog` merge driver is not registered in this clone, so git would merge task "
+            "files as text and could leave conflict markers; run `backlog-git install` (git config is not cloned)",
+        }]
 
     # ================================================================ history
     def history(self, ref: str) -> list[dict[str, Any]]:
@@ -340,7 +352,7 @@ class Backlog:
     def _mutate(self, op: str, build: Callable[[_Change, datetime], str]) -> Outcome:
         """Run one operation as one commit. ``build`` fills the change and returns the message."""
         with self._lock, self.git.writer_lock():
-            branch = self.git.check_writable()
+            branch = self._write_target()
             self._refresh()
             change = _Change(op)
             now = utc_now()
@@ -348,9 +360,20 @@ class Backlog:
             if not change.files:
                 return Outcome(message, self._touched_records(change), None)
             commit_message = format_message(self._subject(change), self._trailers(change))
-            sha = self.git.commit_worktree_files(change.files, commit_message, ref=branch)
+            sha = self._commit(branch, change.files, commit_message)
             self._refresh()
             return Outcome(message, self._touched_records(change), sha)
+
+    def _write_target(self) -> str:
+        """The ref this writer commits to: its agent branch, or the checked-out branch."""
+        if self.agent_ref is not None:
+            return self.agent_ref
+        return self.git.check_writable()
+
+    def _commit(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
+        if ref == self.agent_ref:
+            return self.git.commit_on_agent_branch(ref, files, message)
+        return self.git.commit_worktree_files(files, message, ref=ref)
 
     def _subject(self, change: _Change) -> str:
         tasks = list(change.touched.values())
@@ -395,6 +418,7 @@ class Backlog:
                 counter_text = (self.git.workdir / self.counter_path).read_bytes()
             except FileNotFoundError:
                 counter_text = b"1"
+            counter_text = merge_counter(counter_text, self._view.counter)
         try:
             counter = int(counter_text.decode().strip() or "1")
         except ValueError:
@@ -927,7 +951,7 @@ class Backlog:
     def undo(self) -> Outcome:
         """Revert this writer's latest operation that is not yet undone, as a new commit."""
         with self._lock, self.git.writer_lock():
-            branch = self.git.check_writable()
+            branch = self._write_target()
             self._refresh()
             target = self._undo_target(branch)
             files = self._revert_files(target)
@@ -936,7 +960,7 @@ class Backlog:
             trailers = [("Backlog-Op", "undo"), ("Backlog-Namespace", self.namespace), ("Backlog-Undoes", target.sha)]
             trailers += [("Backlog-Task", u) for u in target.trailers.get("Backlog-Task", [])]
             trailers.append(("Backlog-Agent", self.writer))
-            sha = self.git.commit_worktree_files(files, format_message(subject, trailers), ref=branch)
+            sha = self._commit(branch, files, format_message(subject, trailers))
             self._refresh()
             touched = [self._view.by_uuid[u] for u in target.trailers.get("Backlog-Task", []) if u in self._view.by_uuid]
             ctx = self._context()
@@ -948,7 +972,7 @@ class Backlog:
 
     def _undo_target(self, branch: str) -> CommitInfo:
         undone: set[str] = set()
-        for commit in self.git.first_parent_log(branch):
+        for commit in self.git.log(branch):
             if commit.trailer("Backlog-Agent") != self.writer:
                 continue
             if commit.trailer("Backlog-Namespace") not in (None, self.namespace):
@@ -967,7 +991,7 @@ class Backlog:
         for path, before, after in self.git.changed_paths(target.sha, self.ns_dir):
             if path == self.counter_path:
                 continue  # ids are never handed out twice, so the counter never goes back
-            current = _read_current(self.git.workdir / path)
+            current = self._view.raw(path) if path in self._view.entries else _read_current(self.git.workdir / path)
             if current == after:
                 files[path] = before
             elif before is None or after is None or current is None:
@@ -979,6 +1003,180 @@ class Backlog:
                 files[path] = _revert_fields(path, before, after, current, target.subject)
         return files
 
+
+    # ================================================================ many writers
+    def sync(self, remote: str | None = None) -> Outcome:
+        """Merge every agent branch into the checked-out branch (one merge commit a reviewer can read),
+        renumber clashing ids, and with ``remote``: fetch, merge, push (retrying a rejected push)."""
+        messages = [self._sync_local().message]
+        if remote:
+            messages.append(self._sync_remote(remote))
+        return Outcome(" ".join(messages), [], self.git.head_tip())
+
+    def _sync_local(self) -> Outcome:
+        with self._lock, self.git.writer_lock():
+            branch = self.git.check_writable()
+            overlay = AgentOverlay(self.git, STORE_DIR)
+            pending = overlay.pending_branches()
+            files: dict[str, bytes | None] = {}
+            if pending:
+                current = _WorkingContents(self.git.workdir)
+                merged = overlay.merged(current)
+                files = {p: d for p, d in merged.items() if d != current.get(p)}
+                files.update(self._reconcile_moves(files, current))
+            self._refresh()
+            renumbered = self._renumber(files)
+            if not pending and not renumbered:
+                return Outcome("Nothing to sync: no agent branch has unmerged operations.")
+            subject, body = self._sync_message(pending, renumbered)
+            trailers = [("Backlog-Op", "sync"), ("Backlog-Namespace", self.namespace)]
+            trailers += [("Backlog-Merged", f"{AGENT_PREFIX}{name} {tip}") for name, tip in pending.items()]
+            trailers += [("Backlog-Renumber", line) for line in renumbered]
+            trailers.append(("Backlog-Agent", self.writer))
+            message = format_message(subject, trailers)
+            if body:
+                first, _, rest = message.partition("\n\n")
+                message = f"{first}\n\n{body}\n\n{rest}"
+            sha = self.git.merge_into_branch(branch, list(pending.values()), files, message)
+            self._refresh()
+            return Outcome(subject + ".", [], sha)
+
+    def _sync_message(self, pending: Mapping[str, Any], renumbered: list[str]) -> tuple[str, str]:
+        parts = []
+        lines = []
+        head = self.git.head_oid()
+        for name, tip in pending.items():
+            base = self.git.merge_base(head, tip) if head is not None else None
+            ops = []
+            for commit in self.git.log(f"refs/heads/{AGENT_PREFIX}{name}"):
+                if base is not None and self.git.is_ancestor(commit.sha, base):
+                    break
+                if commit.trailer("Backlog-Op"):
+                    ops.append(commit.subject)
+            parts.append(f"{name} ({len(ops)} op{'s' if len(ops) != 1 else ''})")
+            lines.append(f"{name}:")
+            lines += [f"  - {subject}" for subject in reversed(ops[:200])]
+        if renumbered:
+            lines.append("renumbered (ids handed out twice):")
+            lines += [f"  - {line}" for line in renumbered]
+        subject = f"sync: merge {', '.join(parts)}" if parts else "sync: renumber clashing ids"
+        return subject, "\n".join(lines)
+
+    def _reconcile_moves(self, files: Mapping[str, bytes | None], current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
+        """A task both archived (moved) on one side and edited on the other exists twice after the
+        merge; fold the edit into one copy: archived if the task is still closed, else active."""
+        fixes: dict[str, bytes | None] = {}
+        archived = {p.rsplit("/", 1)[1]: p for p, d in files.items() if d is not None and f"/{ARCHIVE_DIR}/" in p}
+        for name, archive_path in archived.items():
+            task_uuid = name.removesuffix(".md")
+            if not UUID_RE.match(task_uuid):
+                continue
+            ns_dir = archive_path.split(f"/{ARCHIVE_DIR}/", 1)[0]
+            active_path = f"{ns_dir}/{task_uuid[:2]}/{name}"
+            active = files.get(active_path, current.get(active_path))
+            if active is None:
+                continue
+            moved = files[archive_path]
+            merged = merge_file_bytes(active_path, moved, active, moved)
+            parsed = _parse_or_none(merged, active_path)
+            if parsed is not None and parsed.task.status in ("completed", "deleted"):
+                fixes[archive_path], fixes[active_path] = merged, None
+            else:
+                fixes[archive_path], fixes[active_path] = None, merged
+        return fixes
+
+    def _renumber(self, files: dict[str, bytes | None]) -> list[str]:
+        """Give every task but one of a clashing numeric id a new id: the earliest entry keeps it."""
+        tasks: dict[str, Task] = {u: e.task for u, e in self._view.working.by_uuid.items()}
+        for path, data in files.items():
+            if path.startswith(self.ns_dir + "/") and f"/{ARCHIVE_DIR}/" not in path:
+                task_uuid = path.rsplit("/", 1)[-1].removesuffix(".md")
+                parsed = _parse_or_none(data, path)
+                if parsed is None:
+                    tasks.pop(task_uuid, None)
+                else:
+                    tasks[task_uuid] = parsed.task
+        by_id: dict[int, list[Task]] = {}
+        for task in tasks.values():
+            by_id.setdefault(task.id, []).append(task)
+        clashes = {n: sorted(ts, key=lambda t: (t.entry, t.uuid)) for n, ts in by_id.items() if len(ts) > 1}
+        if not clashes:
+            return []
+        counter_path = self.counter_path
+        counter = int(merge_counter(files.get(counter_path), _read_current(self.git.workdir / counter_path)))
+        number = max(counter, max(by_id) + 1)
+        lines = []
+        for old_id in sorted(clashes):
+            for task in clashes[old_id][1:]:
+                path = self.task_path(task.uuid)
+                data = files.get(path) or _read_current(self.git.workdir / path)
+                parsed = _parse_or_none(data, path)
+                if parsed is None:
+                    continue
+                files[path] = dump(parsed.task.model_copy(update={"id": number}), parsed.body)
+                lines.append(f"#{old_id} -> #{number} {task.uuid}")
+                number += 1
+        files[counter_path] = f"{number}\n".encode()
+        return lines
+
+    def _sync_remote(self, remote: str) -> str:
+        branch = self.git.check_writable().removeprefix("refs/heads/")
+        for _attempt in range(5):
+            self.git.run_git("fetch", remote)
+            upstream = f"refs/remotes/{remote}/{branch}"
+            tip = self.git.tip(upstream)
+            if tip is not None and not self.git.is_ancestor(tip, self.git.head_oid()):
+                self._merge_upstream(remote, branch)
+                self._sync_local()
+            push = self.git.run_git("push", remote, f"HEAD:refs/heads/{branch}", check=False)
+            if push.returncode == 0:
+                return f"Pushed {branch} to {remote}."
+            if "rejected" not in push.stderr and "fetch first" not in push.stderr and "non-fast-forward" not in push.stderr:
+                raise RepositoryError(f"`git push {remote}` failed: {push.stderr.strip()} (nothing local was lost)")
+        raise RepositoryError(f"{remote} kept moving; pushes were rejected 5 times. Run sync again.")
+
+    def _merge_upstream(self, remote: str, branch: str) -> None:
+        with self._lock, self.git.writer_lock():
+            result = self.git.run_git("merge", "--no-edit", "-m", f"sync: merge {remote}/{branch}",
+                                      f"{remote}/{branch}", check=False)
+            if result.returncode == 0:
+                return
+            if self.git.conflicts():
+                outside = [p for p, *_ in self.git.conflicts() if not p.startswith(STORE_DIR + "/")]
+                if not outside:
+                    self._resolve_locked()
+                    self.git.run_git("commit", "--no-edit")
+                    return
+                self.git.run_git("merge", "--abort", check=False)
+                raise RepositoryError(
+                    f"Merging {remote}/{branch} conflicts outside the task store ({', '.join(outside)}); "
+                    "nothing was changed. Merge it by hand (`git pull`), then run `backlog-git resolve` and sync."
+                )
+            raise RepositoryError(f"`git merge {remote}/{branch}` failed: {(result.stderr or result.stdout).strip()}")
+
+    def resolve(self) -> Outcome:
+        """Finish a conflicted `git merge` of task files the way sync would (edits win over deletes)."""
+        with self._lock, self.git.writer_lock():
+            count = self._resolve_locked()
+            if not count:
+                raise WrongState("No conflicted task files: nothing to resolve.")
+            remaining = [p for p, *_ in self.git.conflicts()]
+            note = (f" Other files are still conflicted: {', '.join(remaining)}." if remaining
+                    else " Run `git commit` to conclude the merge.")
+            return Outcome(f"Resolved {count} task file(s).{note}")
+
+    def _resolve_locked(self) -> int:
+        resolved: dict[str, bytes | None] = {}
+        for path, base, ours, theirs in self.git.conflicts():
+            if path.startswith(STORE_DIR + "/"):
+                resolved[path] = merge_file_bytes(path, base, ours, theirs)
+        if not resolved:
+            return 0
+        current = _WorkingContents(self.git.workdir)
+        resolved.update(self._reconcile_moves(resolved, current))
+        self.git.stage_resolved(resolved)
+        self._refresh()
+        return len(resolved)
 
 # ==================================================================== module helpers
 def _how_to_set(key: str) -> str:
@@ -1050,3 +1248,26 @@ def _revert_fields(path: str, before: bytes, after: bytes, current: bytes, subje
 
 __all__ = ["Backlog", "Outcome"]
 _ = UTC
+
+
+def merge_file_bytes(path: str, base: bytes | None, ours: bytes | None, theirs: bytes | None) -> bytes | None:
+    return merge_file(path, base, ours, theirs, "ours", "theirs")
+
+
+class _WorkingContents(Mapping[str, bytes | None]):
+    """Working-tree file contents by repository path, read on demand."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def __getitem__(self, path: str) -> bytes | None:
+        return _read_current(self.root / path)
+
+    def get(self, path: str, default: Any = None) -> bytes | None:  # type: ignore[override]
+        return self[path]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(())
+
+    def __len__(self) -> int:
+        return 0

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pygit2
-from pygit2.enums import FileMode, RepositoryState
+from pygit2.enums import FileMode, RepositoryState, SortMode
 
 from .errors import RepositoryError
 
@@ -59,6 +59,10 @@ class CommitInfo:
     def trailer(self, key: str) -> str | None:
         values = self.trailers.get(key)
         return values[-1] if values else None
+
+
+def _as_oid(value: pygit2.Oid | str) -> pygit2.Oid:
+    return value if isinstance(value, pygit2.Oid) else pygit2.Oid(hex=value)
 
 
 def format_message(subject: str, trailers: list[tuple[str, str]]) -> str:
@@ -323,6 +327,14 @@ class GitStore:
             yield _commit_info(commit)
             oid = commit.parent_ids[0] if commit.parent_ids else None
 
+    def log(self, ref: str) -> Iterator[CommitInfo]:
+        """Every commit reachable from ``ref``, newest first (merged side branches included)."""
+        oid = self.tip(ref)
+        if oid is None:
+            return
+        for commit in self.repo.walk(oid, SortMode.TOPOLOGICAL | SortMode.TIME):
+            yield _commit_info(commit)
+
     def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
         """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
         commit = self.repo[sha].peel(pygit2.Commit)
@@ -374,3 +386,138 @@ class GitStore:
         if commondir.exists():
             return str((self.gitdir / commondir.read_text().strip()).resolve())
         return str(self.gitdir)
+
+    # ----------------------------------------------------------------- many writers
+    def branch_tips(self, prefix: str) -> dict[str, pygit2.Oid]:
+        """Tips of the branches under ``refs/heads/<prefix>`` by their short name."""
+        full = f"refs/heads/{prefix}"
+        tips = {}
+        for name in self.repo.references:
+            if name.startswith(full):
+                try:
+                    tips[name[len(full) :]] = self.repo.references[name].resolve().target
+                except (KeyError, pygit2.GitError):
+                    continue
+        return tips
+
+    def head_oid(self) -> pygit2.Oid | None:
+        return None if self.repo.head_is_unborn else self.repo.head.target
+
+    def merge_base(self, a: pygit2.Oid | None, b: pygit2.Oid) -> pygit2.Oid | None:
+        if a is None:
+            return None
+        return self.repo.merge_base(a, b)
+
+    def is_ancestor(self, ancestor: pygit2.Oid | str, descendant: pygit2.Oid | str | None) -> bool:
+        if descendant is None:
+            return False
+        a, d = _as_oid(ancestor), _as_oid(descendant)
+        return a == d or self.repo.descendant_of(d, a)
+
+    def tree_diff(
+        self, old: pygit2.Oid | None, new: pygit2.Oid, prefix: str
+    ) -> list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]]:
+        """Blobs under ``prefix`` that differ between two commits: (path, old blob, new blob)."""
+        new_tree = self.repo[new].peel(pygit2.Tree)
+        if old is None:
+            diff = new_tree.diff_to_tree(swap=True)
+        else:
+            diff = self.repo[old].peel(pygit2.Tree).diff_to_tree(new_tree)
+        result = []
+        for delta in diff.deltas:
+            old_id = None if delta.old_file.id == _ZERO else delta.old_file.id
+            new_id = None if delta.new_file.id == _ZERO else delta.new_file.id
+            path = delta.new_file.path if new_id is not None else delta.old_file.path
+            if path.startswith(prefix + "/"):
+                result.append((path, old_id, new_id))
+        return result
+
+    def blob(self, oid: pygit2.Oid | None) -> bytes | None:
+        return None if oid is None else self.repo[oid].data
+
+    def commit_on_agent_branch(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
+        """Commit at the object level on an agent branch (no index, no working tree).
+
+        A branch that is missing or already merged into the checked-out branch restarts from the
+        checked-out tip (a fast-forward), so agents always build on what the reviewer has merged.
+        """
+        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
+        signature = self._signature()
+        for attempt in range(_CAS_ATTEMPTS):
+            tip = self.tip(ref)
+            head = self.head_oid()
+            parent = tip
+            if head is not None and (tip is None or self.is_ancestor(tip, head)):
+                parent = head
+            base_tree = self.repo[parent].peel(pygit2.Tree) if parent is not None else None
+            tree = self._updated_tree(base_tree, blobs)
+            new = self.repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
+            if self._swap_ref(ref, tip, new, message):
+                return str(new)
+            time.sleep(min(0.002 * (attempt + 1), 0.05))
+        raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
+
+    def merge_into_branch(
+        self, ref: str, others: list[pygit2.Oid], files: Mapping[str, bytes | None], message: str
+    ) -> str:
+        """A merge commit on the checked-out branch with ``others`` as extra parents and ``files``
+        written to the tree, the working tree and the index (only those paths)."""
+        for path, data in files.items():
+            target = self.workdir / path
+            if data is None:
+                _remove_file(target, self.workdir)
+            else:
+                _write_atomically(target, data)
+        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
+        signature = self._signature()
+        head = self.tip(ref)
+        base_tree = self.repo[head].peel(pygit2.Tree) if head is not None else None
+        tree = self._updated_tree(base_tree, blobs)
+        parents = ([head] if head is not None else []) + list(others)
+        new = self.repo.create_commit(None, signature, signature, message, tree, parents)
+        if not self._swap_ref(ref, head, new, message):
+            raise RepositoryError(f"{ref} moved during the sync; run it again.")
+        self._update_index(files)
+        return str(new)
+
+    def run_git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """The git CLI, for network operations and merges that must run the user's drivers."""
+        proc = subprocess.run(["git", *args], cwd=self.workdir, capture_output=True, text=True, check=False)
+        if check and proc.returncode != 0:
+            detail = (proc.stderr or proc.stdout).strip()
+            raise RepositoryError(f"`git {' '.join(args)}` failed: {detail}")
+        return proc
+
+    def conflicts(self) -> list[tuple[str, bytes | None, bytes | None, bytes | None]]:
+        """Unmerged paths of the index: (path, base, ours, theirs) contents."""
+        index = self.repo.index
+        index.read(force=True)
+        if index.conflicts is None:
+            return []
+        result = []
+        for base, ours, theirs in index.conflicts:
+            path = (ours or theirs or base).path
+            result.append(
+                (path, *(None if e is None else self.repo[e.id].data for e in (base, ours, theirs)))
+            )
+        return result
+
+    def stage_resolved(self, files: Mapping[str, bytes | None]) -> None:
+        """Write resolved contents and mark them resolved in the index."""
+        for path, data in files.items():
+            target = self.workdir / path
+            if data is None:
+                _remove_file(target, self.workdir)
+            else:
+                _write_atomically(target, data)
+        index = self.repo.index
+        index.read(force=True)
+        for path, data in files.items():
+            if index.conflicts is not None and path in index.conflicts:
+                del index.conflicts[path]
+            if data is None:
+                if path in index:
+                    index.remove(path)
+            else:
+                index.add(path)
+        index.write()

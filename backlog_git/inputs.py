@@ -28,7 +28,16 @@ DEFAULT_LIST_FILTER = "status:pending"
 
 # Fields a ``key:value`` token in ``extra`` may set, besides user-defined attributes.
 EXTRA_FIELDS = (
-    "description", "project", "priority", "due", "wait", "scheduled", "recur", "until", "agent", "depends",
+    "description",
+    "project",
+    "priority",
+    "due",
+    "wait",
+    "scheduled",
+    "recur",
+    "until",
+    "agent",
+    "depends",
 )
 # Fields that only their own tools change; ``extra`` refuses them with a hint.
 _RESERVED = {

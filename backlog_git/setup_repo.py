@@ -44,6 +44,16 @@ def install(git: GitStore) -> list[str]:
     return done
 
 
+def install_here(repo: str | None) -> str:
+    """``backlog-git install``: register the driver (and the attributes line if it is missing)."""
+    store = configmod.resolve(repo)
+    git = GitStore(store.repo_path or Path.cwd(), create=store.create_repo)
+    done = install(git)
+    if not attributes_present(git):
+        done.append("note: .gitattributes lacks the line `" + ATTRIBUTES_LINE + "`; `backlog-git init` adds it")
+    return "Merge driver: " + ("; ".join(done) if done else "already registered") + "."
+
+
 def init(repo: str | None) -> str:
     """Create the repository if needed, the store, the attributes line, and register the driver."""
     store = configmod.resolve(repo)

@@ -62,8 +62,31 @@ class _Dumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
+def _construct_decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    # YAML 1.2 core: `[-+]?[0-9]+` is decimal (a hand-written `id: 08` is 8, not broken octal).
+    return int(str(loader.construct_scalar(node)), 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_decimal_int)
+
+# Characters YAML treats as line breaks: in a plain or literal scalar they would be normalised away.
+_LINE_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
+
+
+def _read_as_non_text(value: str) -> bool:
+    """Would our loader resolve this plain scalar to something other than text (int, bool, null...)?"""
+    resolvers = _Loader.yaml_implicit_resolvers.get(value[:1] if value else "", [])
+    return any(pattern.match(value) for _tag, pattern in resolvers)
+
+
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value and not value.endswith((" ", "\t")) and "\r" not in value else None
+    style: str | None = None
+    if any(ch in value for ch in _LINE_BREAKS):
+        style = '"'
+    elif "\n" in value and not value.endswith((" ", "\t")):
+        style = "|"
+    elif _read_as_non_text(value):
+        style = "'"
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 

@@ -75,6 +75,13 @@ def read_entry(root: Path, path: str) -> Entry | None:
     return entry
 
 
+def parse_entry(path: str, raw: bytes) -> Entry:
+    """An entry for contents that are not a working-tree file (e.g. merged from agent branches)."""
+    entry = Entry(path, (0, len(raw), 0), raw)
+    _parse_into(entry)
+    return entry
+
+
 def _parse_into(entry: Entry) -> None:
     try:
         entry.file = parse(entry.raw, entry.path)

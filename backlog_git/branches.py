@@ -1,0 +1,227 @@
+"""Many writers, one truth: agent branches seen merged by every read, and integrated by sync.
+
+Each agent writes commits on ``backlog/<agent-id>``. A read overlays, on the working tree, every
+agent branch's changes since its merge base with the checked-out branch, merged field by field
+with :mod:`backlog_git.merge` (the same function the git merge driver runs). The per-branch diffs
+are cached by (checked-out tip, branch tip) and each merged file by the three inputs, so an
+unchanged set of tips costs one ref listing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pygit2
+
+from .gitstore import GitStore
+from .merge import merge_task_bytes
+from .view import SHARD_RE, Entry, WorkingView, parse_entry
+
+AGENT_PREFIX = "backlog/"
+COUNTER_NAME = "next-id"
+
+
+def merge_counter(*values: bytes | None) -> bytes:
+    """The id counter merges by maximum: ids handed out anywhere are never handed out again."""
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(int((value or b"0").decode().strip() or "0"))
+        except ValueError:
+            continue
+    return f"{max(numbers, default=1)}\n".encode()
+
+
+def merge_file(
+    path: str, base: bytes | None, ours: bytes | None, theirs: bytes | None, ours_label: str, theirs_label: str
+) -> bytes | None:
+    """Three-way merge of one store path; None means the file is absent.
+
+    A deletion against an edit keeps the edit (purge or move never wins over somebody's change).
+    """
+    if ours == theirs:
+        return ours
+    if ours == base:
+        return theirs
+    if theirs == base:
+        return ours
+    if ours is None or theirs is None:
+        return ours if ours is not None else theirs
+    if path.endswith("/" + COUNTER_NAME):
+        return merge_counter(ours, theirs)
+    if not path.endswith(".md"):
+        return ours
+    return merge_task_bytes(base, ours, theirs, path=path, ours_label=ours_label, theirs_label=theirs_label).data
+
+
+@dataclass
+class _BranchDiff:
+    key: tuple[Any, Any]
+    changes: list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]] = field(default_factory=list)
+
+
+class AgentOverlay:
+    """The agent branches' changes to one directory, merged over the working tree's contents."""
+
+    def __init__(self, git: GitStore, prefix: str) -> None:
+        self.git = git
+        self.prefix = prefix
+        self._diffs: dict[str, _BranchDiff] = {}
+        self._memo: dict[tuple[Any, ...], bytes | None] = {}
+        self.counter: bytes | None = None
+
+    def pending_branches(self) -> dict[str, pygit2.Oid]:
+        """Agent branches with commits the checked-out branch does not have yet."""
+        head = self.git.head_oid()
+        return {
+            name: tip
+            for name, tip in sorted(self.git.branch_tips(AGENT_PREFIX).items())
+            if not self.git.is_ancestor(tip, head)
+        }
+
+    def diffs(self) -> dict[str, _BranchDiff]:
+        head = self.git.head_oid()
+        tips = self.git.branch_tips(AGENT_PREFIX)
+        for name in list(self._diffs):
+            if name not in tips:
+                del self._diffs[name]
+        for name, tip in tips.items():
+            key = (head, tip)
+            cached = self._diffs.get(name)
+            if cached is not None and cached.key == key:
+                continue
+            base = self.git.merge_base(head, tip) if head is not None else None
+            changes = [] if base == tip else self.git.tree_diff(base, tip, self.prefix)
+            self._diffs[name] = _BranchDiff(key, changes)
+        return {name: self._diffs[name] for name in sorted(self._diffs)}
+
+    def merged(self, current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
+        """Every path some agent branch changed, merged over ``current`` (path → bytes or None)."""
+        result: dict[str, bytes | None] = {}
+        for name, diff in self.diffs().items():
+            for path, base_oid, tip_oid in diff.changes:
+                ours = result[path] if path in result else current.get(path)
+                result[path] = self._merge_cached(path, base_oid, ours, tip_oid, name)
+        return result
+
+    def _merge_cached(
+        self, path: str, base_oid: pygit2.Oid | None, ours: bytes | None, tip_oid: pygit2.Oid | None, agent: str
+    ) -> bytes | None:
+        ours_key = None if ours is None else hashlib.sha1(ours).digest()
+        key = (path, base_oid, ours_key, tip_oid)
+        if key not in self._memo:
+            if len(self._memo) > 100_000:
+                self._memo.clear()
+            self._memo[key] = merge_file(
+                path, self.git.blob(base_oid), ours, self.git.blob(tip_oid), "checked-out branch", agent
+            )
+        return self._memo[key]
+
+
+class MergedView:
+    """The working-tree view with every agent branch merged in: what every read sees.
+
+    Exposes the same ``refresh``/``entries``/``by_uuid``/``broken``/``tasks`` as WorkingView, so the
+    engine does not care whether agents exist. With no unmerged agent branch it is the working view.
+    """
+
+    def __init__(self, working: WorkingView, overlay: AgentOverlay) -> None:
+        self.working = working
+        self.overlay = overlay
+        self.root = working.root
+        self.ns_dir = working.ns_dir
+        self.entries: dict[str, Entry] = {}
+        self.by_uuid: dict[str, Entry] = {}
+        self._overlay_paths: set[str] = set()
+        self._parsed: dict[tuple[str, bytes], Entry] = {}
+        self.counter: bytes | None = None
+
+    def refresh(self) -> tuple[list[Entry], list[Entry]]:
+        w_removed, w_changed = self.working.refresh()
+        merged = self.overlay.merged(_ContentsOf(self.working))
+        self.counter = merged.pop(f"{self.ns_dir}/{COUNTER_NAME}", None)
+        merged = {p: d for p, d in merged.items() if _is_task_path(p, self.ns_dir)}
+        affected = {e.path for e in w_removed} | {e.path for e in w_changed} | set(merged) | self._overlay_paths
+        self._overlay_paths = set(merged)
+        removed: list[Entry] = []
+        changed: list[Entry] = []
+        for path in affected:
+            if path in merged:
+                data = merged[path]
+                new = None if data is None else self._entry(path, data)
+            else:
+                new = self.working.entries.get(path)
+            old = self.entries.get(path)
+            if new is old:
+                continue
+            if old is not None:
+                removed.append(old)
+                del self.entries[path]
+                if self.by_uuid.get(old.uuid) is old:
+                    del self.by_uuid[old.uuid]
+            if new is not None:
+                changed.append(new)
+                self.entries[path] = new
+                if new.file is not None:
+                    self.by_uuid[new.uuid] = new
+        return removed, changed
+
+    def _entry(self, path: str, data: bytes) -> Entry:
+        working = self.working.entries.get(path)
+        if working is not None and working.raw == data:
+            return working
+        key = (path, hashlib.sha1(data).digest())
+        entry = self._parsed.get(key)
+        if entry is None:
+            if len(self._parsed) > 50_000:
+                self._parsed.clear()
+            entry = parse_entry(path, data)
+            self._parsed[key] = entry
+        return entry
+
+    def broken(self) -> list[Entry]:
+        return sorted((e for e in self.entries.values() if e.error is not None), key=lambda e: e.path)
+
+    def tasks(self) -> dict[str, Any]:
+        return {uuid: entry.task for uuid, entry in self.by_uuid.items()}
+
+    def raw(self, path: str) -> bytes | None:
+        entry = self.entries.get(path)
+        return None if entry is None else entry.raw
+
+
+class _ContentsOf(Mapping[str, bytes | None]):
+    """The working view's file contents by path, read lazily (only paths agents touched are asked)."""
+
+    def __init__(self, working: WorkingView) -> None:
+        self.working = working
+
+    def __getitem__(self, path: str) -> bytes | None:
+        entry = self.working.entries.get(path)
+        if entry is not None:
+            return entry.raw
+        if _is_task_path(path, self.working.ns_dir):
+            return None
+        try:
+            return (self.working.root / path).read_bytes()
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+
+    def get(self, path: str, default: Any = None) -> bytes | None:  # type: ignore[override]
+        return self[path]
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.working.entries)
+
+    def __len__(self) -> int:
+        return len(self.working.entries)
+
+
+def _is_task_path(path: str, ns_dir: str) -> bool:
+    if not path.startswith(ns_dir + "/") or not path.endswith(".md"):
+        return False
+    parts = path[len(ns_dir) + 1 :].split("/")
+    return len(parts) == 2 and bool(SHARD_RE.match(parts[0]))

@@ -1,0 +1,651 @@
+"""The three-way task merge: pure functions, no git. Used by the git merge driver, by merged reads and by sync.
+
+``merge_task_bytes(base, ours, theirs)`` merges three versions of one task file; ``merge_tasks`` does the same
+on parsed ``TaskFile`` values; ``three_way_lines`` is the line merge used for the body. The merge always
+produces a file that ``taskfile.parse`` reads; the ``conflicts`` it returns are informational.
+
+Guarantees (property-tested in ``tests/test_merge_props.py``):
+
+* **Symmetric.** ``merge(b, x, y)`` and ``merge(b, y, x)`` give the same bytes when the labels are swapped
+  with the sides. No rule looks at which side is "ours"; ties are broken by comparing values. Without
+  explicit labels each side is named by something in it (its ``modified`` time), so the result does not
+  depend on the argument order either.
+* **Idempotent.** ``merge(b, x, x) == x``, and merging a result ``r`` again with either input changes nothing
+  (``merge(b, r, x) == r``).
+* **Nothing lost.** A value that either side set and the result does not hold is recorded in a conflict
+  annotation; tag and dependency additions are kept; clashing body hunks keep both versions.
+* **Always valid.** The output parses; an input that does not parse never leaks into the front-matter.
+
+Rules, field by field (``base`` is the common ancestor; ``None`` or an empty file is an add/add merge and
+counts as a base with every field unset and an empty body; a base whose uuid differs from the sides' is
+treated the same way):
+
+1. **Identity.** The sides must have the same ``uuid``, otherwise ``ValueError`` (different tasks never share
+   a path; renumbering clashing numeric ids is sync's job, not this module's).
+2. **Any single value** (every scalar field, and every user-defined attribute, where "absent" is a value):
+   changed on one side only, it takes that side; changed to the same value on both, it takes that value.
+   Values are compared by a canonical rendering, so ``1`` and ``true`` differ.
+3. **Both sides changed a value differently**: one rule per field picks the winner, and the other value is
+   kept as an annotation ``merge: FIELD was LOST (LOSER-LABEL), kept KEPT (WINNER-LABEL)``, dated with the
+   merged ``modified`` time (never the clock, so merging is reproducible):
+
+   * ``modified``: the later time, and no annotation (it is bookkeeping, every concurrent edit changes it).
+   * ``status``: the more *active* status wins, ``pending > recurring > completed > deleted``. Open beats
+     closed because a task that is wrongly kept open is seen and closed again, while a reopen that loses
+     would silently hide the reason someone reopened it; completion beats deletion because it records work
+     that was done.
+   * ``end``: follows the status. If the sides' statuses differ, the ``end`` of the side whose status the
+     result has wins (no "pending with an end time"); if they agree, the later time (a value beats unset).
+   * ``start``: the later time; a value beats unset (the task stays visibly started).
+   * ``entry``: the earlier time (a task is created once; the first creation is the real one).
+   * ``id``: the smaller number (for one task, i.e. one uuid; a clash between two tasks is renumbering).
+   * everything else (``description``, ``project``, ``priority``, ``due``, ``wait``, ``scheduled``,
+     ``until``, ``recur``, ``parent``, ``agent``, user attributes): the side edited last wins, where a
+     side's time is the later of its ``modified`` and the base's (so a clock that went backwards does not
+     make an edit "older" than the ancestor); equal times are broken by the larger canonical value.
+
+4. **Sets** (``tags``, ``depends``): if only one side changed the list, that side's list as it is;
+   otherwise a three-way set merge: base items that neither side removed, in base order, then every item
+   either side added, sorted. A removal on one side wins over the other side keeping the item (that is an
+   edit against no edit); nothing added is lost.
+5. **Annotations**: if only one side changed the list, that side's list; otherwise the union by
+   ``(entry, description)``, sorted by entry then description (a removal loses against a concurrent change
+   of the list: annotations are never lost). Conflict annotations are added to this list, which is then
+   sorted.
+6. **Body** (the spec, markdown): a three-way merge by lines (diff3 over ``difflib.SequenceMatcher`` matching
+   blocks): hunks changed on one side take that side, identical changes are taken once, and a hunk that
+   both sides changed differently keeps both versions between HTML comment markers::
+
+       <!-- merge conflict: both versions are kept below; keep one and delete the rest -->
+       <!-- merge: version from agent-a -->
+       ...
+       <!-- merge: version from agent-b -->
+       ...
+       <!-- merge: end of conflict -->
+
+   The versions are ordered by their text (not by side), their common leading and trailing lines are left
+   outside the markers, and the task gets the tag ``merge-conflict`` so people can find it. Markdown stays
+   valid (the markers render as nothing) and no git ``<<<<<<<`` marker is ever written. A hunk where one side
+   is a marked conflict and the other side is one of the versions in it (merging a result again) resolves
+   to the marked side, which makes re-merging idempotent.
+7. **Unparseable input** (conflict markers, broken YAML, invalid fields): if exactly one side parses, the
+   result is that side, plus the other side's raw text appended to the body in a fenced block with a note
+   naming the label and the parse error, plus the tag ``merge-conflict``. If neither side parses, the result
+   is ``ours`` unchanged and ``MergeResult.failed`` is set, so the git driver exits non-zero and git reports
+   a conflict. An unparseable base counts as no base.
+
+Labels (``ours_label``/``theirs_label``) only appear in annotations and markers; callers pass the writers'
+names (agent ids, commit ids). Left ``None``, a side is named ``modified <time>`` (or ``unreadable <hash>``
+for a side that does not parse), which keeps the result independent of argument order, as a git driver
+needs: during a rebase git swaps ``%A`` and ``%B``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from difflib import SequenceMatcher
+from typing import Any
+
+from . import taskfile
+from .model import Annotation, Task, format_timestamp
+from .taskfile import TaskFile, TaskFileError
+
+CONFLICT_TAG = "merge-conflict"
+BODY = "body"
+FILE = "file"
+
+STATUS_RANK = {"deleted": 0, "completed": 1, "recurring": 2, "pending": 3}
+SET_FIELDS = ("tags", "depends")
+SINGLE_FIELDS = tuple(
+    name for name in taskfile.FIELD_ORDER if name not in ("uuid", "tags", "depends", "annotations", "modified")
+)
+
+CONFLICT_BEGIN = "<!-- merge conflict: both versions are kept below; keep one and delete the rest -->\n"
+CONFLICT_END = "<!-- merge: end of conflict -->\n"
+_VERSION_PREFIX = "<!-- merge: version from "
+_VERSION_RE = re.compile(r"^<!-- merge: version from .* -->\n?$")
+
+
+class _Absent:
+    """An attribute that a version does not have (distinct from an explicit ``null``)."""
+
+    def __repr__(self) -> str:
+        return "<absent>"
+
+
+ABSENT: Any = _Absent()
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A value both sides changed differently (or a body hunk, or an unreadable side): what was kept, what not.
+
+    For ``field == "body"`` both texts are kept in the body, ``kept`` being the one placed first.
+    For ``field == "file"`` ``other`` is the raw text of a side that does not parse and ``note`` says why.
+    """
+
+    field: str
+    kept: Any
+    other: Any
+    kept_label: str
+    other_label: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    """The merged file. ``failed`` is set only when neither side parses (``data`` is then ``ours``)."""
+
+    data: bytes
+    conflicts: list[Conflict] = field(default_factory=list)
+    failed: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not self.failed and not self.conflicts
+
+
+@dataclass(frozen=True)
+class _Side:
+    task: Task
+    body: str
+    label: str
+    recency: datetime
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Public entry points
+
+
+def merge_task_bytes(
+    base: bytes | None,
+    ours: bytes,
+    theirs: bytes,
+    *,
+    path: str = "",
+    ours_label: str | None = None,
+    theirs_label: str | None = None,
+) -> MergeResult:
+    """Merge three versions of one task file; see the module docstring for the rules.
+
+    Raises ``ValueError`` only when both sides parse and have different uuids (not the same task).
+    """
+    where = path or "<task>"
+    parsed_ours = _try_parse(ours, where)
+    if ours == theirs:
+        return _unchanged(ours, parsed_ours)
+    parsed_theirs = _try_parse(theirs, where)
+    if isinstance(parsed_ours, TaskFileError) and isinstance(parsed_theirs, TaskFileError):
+        return MergeResult(ours, [], failed=True, errors=[str(parsed_ours), str(parsed_theirs)])
+    if isinstance(parsed_theirs, TaskFileError):
+        return _keep_readable(ours, parsed_ours, theirs, parsed_theirs, theirs_label)  # type: ignore[arg-type]
+    if isinstance(parsed_ours, TaskFileError):
+        return _keep_readable(theirs, parsed_theirs, ours, parsed_ours, ours_label)
+    _check_same_task(parsed_ours, parsed_theirs)
+    parsed_base = _usable_base(base, where, parsed_ours)
+    if parsed_base is not None and base == ours:
+        return MergeResult(theirs)
+    if parsed_base is not None and base == theirs:
+        return MergeResult(ours)
+    merged, conflicts = merge_tasks(
+        parsed_base, parsed_ours, parsed_theirs, ours_label=ours_label, theirs_label=theirs_label
+    )
+    return MergeResult(taskfile.dump(merged.task, merged.body), conflicts)
+
+
+def merge_tasks(
+    base: TaskFile | None,
+    ours: TaskFile,
+    theirs: TaskFile,
+    *,
+    ours_label: str | None = None,
+    theirs_label: str | None = None,
+) -> tuple[TaskFile, list[Conflict]]:
+    """Merge three parsed versions of one task; returns the merged task file and the conflicts found."""
+    _check_same_task(ours, theirs)
+    if base is not None and base.task.uuid != ours.task.uuid:
+        base = None
+    a = _side(ours, ours_label, base)
+    b = _side(theirs, theirs_label, base)
+    base_task = base.task if base is not None else None
+    values, conflicts = _merge_singles(base_task, a, b)
+    modified = _merge_modified(base_task, a, b)
+    extras, extra_conflicts = _merge_extras(base_task, a, b)
+    conflicts += extra_conflicts
+    body, body_conflicts = _merge_body(base.body if base is not None else "", a, b)
+    extra_tags = (CONFLICT_TAG,) if body_conflicts else ()
+    values["tags"] = _merge_set(_get(base_task, "tags", []), a.task.tags, b.task.tags, extra_tags)
+    values["depends"] = _merge_set(_get(base_task, "depends", []), a.task.depends, b.task.depends)
+    notes = [_conflict_annotation(conflict, modified) for conflict in conflicts]
+    annotations = _merge_annotations(_get(base_task, "annotations", []), a.task.annotations, b.task.annotations)
+    values["annotations"] = _add_annotations(annotations, notes)
+    values.update(uuid=a.task.uuid, modified=modified)
+    task = Task.model_validate({**values, **extras})
+    return TaskFile(task, body), conflicts + body_conflicts
+
+
+def three_way_lines(
+    base: list[str],
+    ours: list[str],
+    theirs: list[str],
+    *,
+    ours_label: str = "ours",
+    theirs_label: str = "theirs",
+) -> tuple[list[str], bool]:
+    """Three-way merge of line lists (lines keep their ``\\n``); returns (merged lines, clean).
+
+    Clashing hunks keep both versions between ``<!-- merge ... -->`` marker lines (see the module docstring).
+    """
+    merged, clashes = _diff3(base, ours, theirs, ours_label, theirs_label)
+    return merged, not clashes
+
+
+def split_lines(text: str) -> list[str]:
+    """Split text into lines that keep their ``\\n`` (only ``\\n`` separates lines); joins back exactly."""
+    parts = text.split("\n")
+    lines = [part + "\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])
+    return lines
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Parsing and unreadable sides
+
+
+def _try_parse(data: bytes, path: str) -> TaskFile | TaskFileError:
+    try:
+        return taskfile.parse(data, path)
+    except TaskFileError as exc:
+        return exc
+
+
+def _unchanged(data: bytes, parsed: TaskFile | TaskFileError) -> MergeResult:
+    if isinstance(parsed, TaskFileError):
+        return MergeResult(data, [], failed=True, errors=[str(parsed)])
+    return MergeResult(data)
+
+
+def _usable_base(base: bytes | None, path: str, ours: TaskFile) -> TaskFile | None:
+    if not base:
+        return None
+    parsed = _try_parse(base, path)
+    if isinstance(parsed, TaskFileError) or parsed.task.uuid != ours.task.uuid:
+        return None
+    return parsed
+
+
+def _check_same_task(ours: TaskFile, theirs: TaskFile) -> None:
+    if ours.task.uuid != theirs.task.uuid:
+        raise ValueError(
+            f"cannot merge two different tasks: uuid {ours.task.uuid} and uuid {theirs.task.uuid} "
+            "(one path always holds one task; this is a bug in whatever paired these files)"
+        )
+
+
+def _keep_readable(
+    good_raw: bytes, good: TaskFile, bad_raw: bytes, error: TaskFileError, bad_label: str | None
+) -> MergeResult:
+    """One side parses, the other does not: keep the readable one and put the other's raw text in the body."""
+    label = bad_label if bad_label is not None else _unreadable_label(bad_raw)
+    raw = bad_raw.decode("utf-8", errors="replace")
+    reason = f"line {error.line}: {error.reason}" if error.line else error.reason
+    block = _raw_block(raw, label, reason)
+    conflict = Conflict(FILE, None, raw, "", label, note=reason)
+    has_block = block in good.body
+    has_tag = CONFLICT_TAG in good.task.tags
+    if has_block and has_tag:
+        return MergeResult(good_raw, [conflict])
+    body = good.body if has_block else _append_block(good.body, block)
+    tags = good.task.tags if has_tag else [*good.task.tags, CONFLICT_TAG]
+    task = good.task.model_copy(update={"tags": tags})
+    return MergeResult(taskfile.dump(task, body), [conflict])
+
+
+def _raw_block(raw: str, label: str, reason: str) -> str:
+    longest = max((len(run) for run in re.findall(r"`+", raw)), default=0)
+    fence = "`" * max(3, longest + 1)
+    text = raw if raw.endswith("\n") or not raw else raw + "\n"
+    note = f"<!-- merge: the version from {_marker_text(label)} could not be read ({_marker_text(reason)}); "
+    note += "its raw text is kept below -->\n"
+    return f"{note}{fence}text\n{text}{fence}\n"
+
+
+def _append_block(body: str, block: str) -> str:
+    if not body:
+        return block
+    return body + ("\n" if body.endswith("\n") else "\n\n") + block
+
+
+def _unreadable_label(raw: bytes) -> str:
+    return "unreadable " + hashlib.sha256(raw).hexdigest()[:12]
+
+
+def _side(tf: TaskFile, label: str | None, base: TaskFile | None) -> _Side:
+    modified = tf.task.modified
+    recency = max(modified, base.task.modified) if base is not None else modified
+    name = label if label is not None else f"modified {format_timestamp(modified)}"
+    return _Side(tf.task, tf.body, name, recency)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Single values
+
+
+def _get(task: Task | None, name: str, default: Any = None) -> Any:
+    return default if task is None else getattr(task, name)
+
+
+def _merge_singles(base: Task | None, a: _Side, b: _Side) -> tuple[dict[str, Any], list[Conflict]]:
+    values: dict[str, Any] = {}
+    conflicts: list[Conflict] = []
+    for name in SINGLE_FIELDS:
+        value, conflict = _merge_value(name, _get(base, name), getattr(a.task, name), getattr(b.task, name),
+                                       a, b, values)
+        values[name] = value
+        if conflict is not None:
+            conflicts.append(conflict)
+    return values, conflicts
+
+
+def _merge_extras(base: Task | None, a: _Side, b: _Side) -> tuple[dict[str, Any], list[Conflict]]:
+    base_extras = base.extras if base is not None else {}
+    a_extras, b_extras = a.task.extras, b.task.extras
+    merged: dict[str, Any] = {}
+    conflicts: list[Conflict] = []
+    for key in sorted(set(base_extras) | set(a_extras) | set(b_extras)):
+        value, conflict = _merge_value(key, base_extras.get(key, ABSENT), a_extras.get(key, ABSENT),
+                                       b_extras.get(key, ABSENT), a, b, {})
+        if value is not ABSENT:
+            # a private copy: values shared between keys would be dumped as YAML anchors and aliases
+            merged[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        if conflict is not None:
+            conflicts.append(conflict)
+    return merged, conflicts
+
+
+def _merge_value(
+    name: str, base: Any, ours: Any, theirs: Any, a: _Side, b: _Side, merged: dict[str, Any]
+) -> tuple[Any, Conflict | None]:
+    """Rule 2 and 3: one-sided changes win; a real clash goes to the field's rule, the loser is recorded."""
+    key_a, key_b = canonical(ours), canonical(theirs)
+    if key_a == key_b:
+        return ours, None
+    key_base = canonical(base)
+    if key_a == key_base:
+        return theirs, None
+    if key_b == key_base:
+        return ours, None
+    rank_a = (_rank(name, ours, a, merged), key_a)
+    rank_b = (_rank(name, theirs, b, merged), key_b)
+    if rank_a > rank_b:
+        return ours, Conflict(name, ours, theirs, a.label, b.label)
+    return theirs, Conflict(name, theirs, ours, b.label, a.label)
+
+
+def _rank(name: str, value: Any, side: _Side, merged: dict[str, Any]) -> tuple[Any, ...]:
+    """The per-field winner rule: the larger rank wins (ties fall to the canonical value)."""
+    if name == "id":
+        return (-value,)
+    if name == "status":
+        return (STATUS_RANK[value],)
+    if name == "entry":
+        return (-value.timestamp(),)
+    if name == "start":
+        return (_time(value),)
+    if name == "end":
+        return (side.task.status == merged.get("status"), _time(value))
+    return (side.recency,)
+
+
+def _time(value: datetime | None) -> float:
+    return -math.inf if value is None else value.timestamp()
+
+
+def _merge_modified(base: Task | None, a: _Side, b: _Side) -> datetime:
+    ours, theirs = a.task.modified, b.task.modified
+    if base is not None and ours == base.modified:
+        return theirs
+    if base is not None and theirs == base.modified:
+        return ours
+    return max(ours, theirs)
+
+
+def canonical(value: Any) -> str:
+    """A deterministic text for comparing and ordering values of any YAML type."""
+    if value is ABSENT:
+        return "\x00absent"
+    if isinstance(value, datetime):
+        return "t:" + format_timestamp(value)
+    if isinstance(value, date):
+        return "d:" + value.isoformat()
+    if isinstance(value, dict):
+        items = sorted((canonical(k), canonical(v)) for k, v in value.items())
+        return "{" + ",".join(f"{k}:{v}" for k, v in items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(canonical(item) for item in value) + "]"
+    if isinstance(value, Annotation):
+        return canonical([value.entry, value.description])
+    return f"{type(value).__name__}:{value!r}"
+
+
+def show(value: Any) -> str:
+    """A value as people read it in a conflict annotation."""
+    if value is ABSENT:
+        return "unset"
+    if value is None:
+        return "null"
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return canonical(value)
+
+
+def _conflict_annotation(conflict: Conflict, when: datetime) -> Annotation:
+    known = conflict.field in Task.model_fields
+    kept = "unset" if known and conflict.kept is None else show(conflict.kept)
+    lost = "unset" if known and conflict.other is None else show(conflict.other)
+    text = (
+        f"merge: {conflict.field} was {lost} ({conflict.other_label}), "
+        f"kept {kept} ({conflict.kept_label})"
+    )
+    return Annotation(entry=when, description=text)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Sets and annotations
+
+
+def _merge_set(base: list[str], ours: list[str], theirs: list[str], extra: tuple[str, ...] = ()) -> list[str]:
+    """Rule 4: one-sided change → that list; else base order minus removals, then sorted additions."""
+    result = _one_sided(base, ours, theirs)
+    if result is not None and all(item in result for item in extra):
+        return result
+    ours_set, theirs_set, base_set = set(ours), set(theirs), set(base)
+    kept = [item for item in base if item in ours_set and item in theirs_set]
+    added = ((ours_set | theirs_set) - base_set) | {item for item in extra if item not in kept}
+    return kept + sorted(added)
+
+
+def _one_sided(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any] | None:
+    if ours == theirs or theirs == base:
+        return ours
+    if ours == base:
+        return theirs
+    return None
+
+
+def _merge_annotations(base: list[Annotation], ours: list[Annotation], theirs: list[Annotation]) -> list[Any]:
+    """Rule 5: one-sided change → that list; else the union, sorted."""
+    result = _one_sided(_annotation_keys(base), _annotation_keys(ours), _annotation_keys(theirs))
+    if result is not None:
+        return [Annotation(entry=entry, description=text) for entry, text in result]
+    keys = set(_annotation_keys(ours)) | set(_annotation_keys(theirs))
+    return [Annotation(entry=entry, description=text) for entry, text in sorted(keys)]
+
+
+def _annotation_keys(annotations: list[Annotation]) -> list[tuple[datetime, str]]:
+    return [(annotation.entry, annotation.description) for annotation in annotations]
+
+
+def _add_annotations(annotations: list[Annotation], notes: list[Annotation]) -> list[Annotation]:
+    present = set(_annotation_keys(annotations))
+    if all((note.entry, note.description) in present for note in notes):
+        return annotations
+    keys = present | set(_annotation_keys(notes))
+    return [Annotation(entry=entry, description=text) for entry, text in sorted(keys)]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The body: diff3 by lines
+
+
+def _merge_body(base: str, a: _Side, b: _Side) -> tuple[str, list[Conflict]]:
+    if a.body == b.body or b.body == base:
+        return a.body, []
+    if a.body == base:
+        return b.body, []
+    merged, clashes = _diff3(split_lines(base), split_lines(a.body), split_lines(b.body), a.label, b.label)
+    return "".join(merged), clashes
+
+
+def _diff3(
+    base: list[str], ours: list[str], theirs: list[str], ours_label: str, theirs_label: str
+) -> tuple[list[str], list[Conflict]]:
+    merged: list[str] = []
+    clashes: list[Conflict] = []
+    b0 = o0 = t0 = 0
+    for b1, o1, t1, size in _sync_regions(base, ours, theirs):
+        chunk_base, chunk_ours, chunk_theirs = base[b0:b1], ours[o0:o1], theirs[t0:t1]
+        if chunk_base or chunk_ours or chunk_theirs:
+            lines, clash = _merge_chunk(chunk_base, chunk_ours, chunk_theirs, ours_label, theirs_label)
+            merged += lines
+            if clash is not None:
+                clashes.append(clash)
+        merged += base[b1 : b1 + size]
+        b0, o0, t0 = b1 + size, o1 + size, t1 + size
+    return merged, clashes
+
+
+def _sync_regions(base: list[str], ours: list[str], theirs: list[str]) -> list[tuple[int, int, int, int]]:
+    """Base ranges left unchanged by both sides, as (base start, ours start, theirs start, length).
+
+    Ends with a zero-length region at the three ends, so every change lies before some region.
+    """
+    ours_blocks = SequenceMatcher(None, base, ours, autojunk=False).get_matching_blocks()
+    theirs_blocks = SequenceMatcher(None, base, theirs, autojunk=False).get_matching_blocks()
+    regions: list[tuple[int, int, int, int]] = []
+    i = j = 0
+    while i < len(ours_blocks) and j < len(theirs_blocks):
+        ob, oo, on = ours_blocks[i]
+        tb, tt, tn = theirs_blocks[j]
+        start, end = max(ob, tb), min(ob + on, tb + tn)
+        if start < end:
+            regions.append((start, oo + start - ob, tt + start - tb, end - start))
+        if ob + on < tb + tn:
+            i += 1
+        else:
+            j += 1
+    regions.append((len(base), len(ours), len(theirs), 0))
+    return regions
+
+
+def _merge_chunk(
+    base: list[str], ours: list[str], theirs: list[str], ours_label: str, theirs_label: str
+) -> tuple[list[str], Conflict | None]:
+    if ours == theirs or theirs == base:
+        return ours, None
+    if ours == base:
+        return theirs, None
+    if _is_marked_form_of(ours, theirs):
+        return ours, None
+    if _is_marked_form_of(theirs, ours):
+        return theirs, None
+    return _clash(ours, theirs, ours_label, theirs_label)
+
+
+def _clash(
+    ours: list[str], theirs: list[str], ours_label: str, theirs_label: str
+) -> tuple[list[str], Conflict]:
+    """Both versions of a hunk, between markers, ordered by text; common edges stay outside the markers."""
+    head = _common_prefix(ours, theirs)
+    tail = _common_prefix(ours[head:][::-1], theirs[head:][::-1])
+    inner_ours = _ended(ours[head : len(ours) - tail])
+    inner_theirs = _ended(theirs[head : len(theirs) - tail])
+    versions = sorted([(inner_ours, ours_label), (inner_theirs, theirs_label)])
+    (first, first_label), (second, second_label) = versions
+    block = [CONFLICT_BEGIN, _version_marker(first_label), *first,
+             _version_marker(second_label), *second, CONFLICT_END]
+    lines = ours[:head] + block + ours[len(ours) - tail :]
+    conflict = Conflict(BODY, "".join(first), "".join(second), first_label, second_label)
+    return lines, conflict
+
+
+def _common_prefix(left: list[str], right: list[str]) -> int:
+    count = 0
+    for x, y in zip(left, right, strict=False):
+        if x != y:
+            break
+        count += 1
+    return count
+
+
+def _ended(lines: list[str]) -> list[str]:
+    """Lines for inside a marker block: the last one gets its missing ``\\n`` so the marker stays a line."""
+    if lines and not lines[-1].endswith("\n"):
+        return [*lines[:-1], lines[-1] + "\n"]
+    return lines
+
+
+def _version_marker(label: str) -> str:
+    return f"{_VERSION_PREFIX}{_marker_text(label)} -->\n"
+
+
+def _marker_text(text: str) -> str:
+    """Text safe inside an HTML comment on one line: no newlines, no ``--``."""
+    flat = " ".join(text.split())
+    return re.sub(r"-{2,}", "-", flat).replace(">", "›")
+
+
+def _is_marked_form_of(marked: list[str], plain: list[str]) -> bool:
+    """True if ``marked`` is ``plain`` with one of its hunks replaced by a conflict block holding that hunk."""
+    if CONFLICT_BEGIN not in marked:
+        return False
+    target = _ended(plain)
+    for start, first, second, end in _conflict_blocks(marked):
+        for version in (marked[first + 1 : second], marked[second + 1 : end]):
+            candidate = marked[:start] + version + marked[end + 1 :]
+            if _ended(candidate) == target:
+                return True
+    return False
+
+
+def _conflict_blocks(lines: list[str]) -> list[tuple[int, int, int, int]]:
+    """Top-level marker blocks: (begin index, first version marker, second version marker, end index)."""
+    blocks: list[tuple[int, int, int, int]] = []
+    stack: list[list[int]] = []
+    for index, line in enumerate(lines):
+        if line == CONFLICT_BEGIN:
+            stack.append([index])
+        elif stack and len(stack[-1]) < 3 and _VERSION_RE.match(line):
+            stack[-1].append(index)
+        elif line == CONFLICT_END and stack:
+            opened = stack.pop()
+            if len(opened) == 3 and not stack:
+                blocks.append((opened[0], opened[1], opened[2], index))
+    return blocks
