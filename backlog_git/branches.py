@@ -138,6 +138,8 @@ class MergedView:
         self._overlay_paths: set[str] = set()
         self._parsed: dict[tuple[str, bytes], Entry] = {}
         self.counter: bytes | None = None
+        self.broken_paths: set[str] = set()
+        self.max_id = 0
 
     def refresh(self) -> tuple[list[Entry], list[Entry]]:
         w_removed, w_changed = self.working.refresh()
@@ -160,6 +162,7 @@ class MergedView:
             if old is not None:
                 removed.append(old)
                 del self.entries[path]
+                self.broken_paths.discard(path)
                 if self.by_uuid.get(old.uuid) is old:
                     del self.by_uuid[old.uuid]
             if new is not None:
@@ -167,6 +170,10 @@ class MergedView:
                 self.entries[path] = new
                 if new.file is not None:
                     self.by_uuid[new.uuid] = new
+                    self.max_id = max(self.max_id, new.task.id)
+                else:
+                    self.broken_paths.add(path)
+                    self.max_id = max(self.max_id, new.claimed_id() or 0)
         return removed, changed
 
     def _entry(self, path: str, data: bytes) -> Entry:
@@ -183,7 +190,7 @@ class MergedView:
         return entry
 
     def broken(self) -> list[Entry]:
-        return sorted((e for e in self.entries.values() if e.error is not None), key=lambda e: e.path)
+        return sorted((self.entries[p] for p in self.broken_paths), key=lambda e: e.path)
 
     def tasks(self) -> dict[str, Any]:
         return {uuid: entry.task for uuid, entry in self.by_uuid.items()}

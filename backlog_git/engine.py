@@ -129,25 +129,22 @@ class Backlog:
         return f"{self.ns_dir}/{COUNTER_FILE}"
 
     # ================================================================ the view
-    def _refresh(self) -> WorkingView:
+    def _refresh(self) -> MergedView:
+        """Bring the view up to date with the disk and the agent branches; keep the index in step."""
         removed, changed = self._view.refresh()
         for entry in removed:
-            if entry.file is not None:
+            if entry.file is not None and self._view.by_uuid.get(entry.uuid) is None:
                 self._index.remove(entry.task)
         for entry in changed:
-            old = self._indexed.get(entry.path)
-            if old is not None:
-                self._index.remove(old)
             if entry.file is not None:
                 self._index.add(entry.task)
-        self._indexed = {e.path: e.task for e in self._view.entries.values() if e.file is not None}
         return self._view
 
-    _indexed: dict[str, Task] = {}  # noqa: RUF012 - replaced per instance on first refresh
-
     def _context(self, now: datetime | None = None) -> QueryContext:
-        docs = {uuid for uuid, entry in self._view.by_uuid.items() if entry.has_doc}
-        return QueryContext(now or utc_now(), self._view.tasks(), has_doc=docs)
+        by_uuid = self._view.by_uuid
+        return QueryContext(
+            now or utc_now(), _TaskMap(by_uuid), has_doc=lambda t: by_uuid[t.uuid].has_doc, index=self._index
+        )
 
     def _record(self, entry: Entry, ctx: QueryContext) -> dict[str, Any]:
         record = dict(entry.record())
@@ -167,8 +164,12 @@ class Backlog:
             raise InvalidInput("No task given: pass a numeric id, a uuid, or a uuid prefix of 8+ hex digits.")
         if text.isdigit():
             number = int(text)
-            matches = [e for e in view.by_uuid.values() if e.task.id == number]
+            matches = [view.by_uuid[u] for u in self._index.by_id.get(number, ()) if u in view.by_uuid]
             broken = [e for e in view.broken() if e.claimed_id() == number]
+            if not matches and not broken and len(text) >= 8:
+                # No such numeric id: 8+ decimal digits may be a uuid prefix ("26066905" of "26066905-…").
+                matches = [e for u, e in view.by_uuid.items() if u.startswith(text)]
+                broken = [e for e in view.broken() if e.uuid.startswith(text)]
         elif UUID_RE.match(text.lower()):
             entry = view.by_uuid.get(text.lower())
             matches = [entry] if entry else []
@@ -327,7 +328,9 @@ class Backlog:
                 task_uuid = self._resolve(ref).uuid
             active = self.task_path(task_uuid)
             archived = f"{self.ns_dir}/{ARCHIVE_DIR}/*/{task_uuid[:2]}/{task_uuid}.md"
-            commits = self.git.path_log([active, archived])
+            refs = ["HEAD"] if self.git.head_oid() is not None else []
+            refs += [f"refs/heads/{AGENT_PREFIX}{name}" for name in self.git.branch_tips(AGENT_PREFIX)]
+            commits = self.git.path_log([active, archived], refs)
             if not commits:
                 raise NotFound(f"No history for task '{ref}': no commit touched it.")
             return [self._history_entry(c, active, archived) for c in commits]
@@ -423,8 +426,7 @@ class Backlog:
             counter = int(counter_text.decode().strip() or "1")
         except ValueError:
             counter = 1
-        in_use = max((e.task.id for e in self._view.by_uuid.values()), default=0)
-        in_use = max([in_use, *(e.claimed_id() or 0 for e in self._view.broken())])
+        in_use = self._view.max_id
         taken = max((t.id for t in change.touched.values()), default=0)
         number = max(counter, in_use + 1, taken + 1)
         change.files[self.counter_path] = f"{number + 1}\n".encode()
@@ -1271,3 +1273,24 @@ class _WorkingContents(Mapping[str, bytes | None]):
 
     def __len__(self) -> int:
         return 0
+
+
+class _TaskMap(Mapping[str, Task]):
+    """The view's tasks by uuid, without copying 10,000 entries per read."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Mapping[str, Entry]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, key: str) -> Task:
+        return self._entries[key].task
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)

@@ -290,8 +290,7 @@ class GitStore:
         """Stage exactly these paths as committed; retry while a user's git holds index.lock."""
         for attempt in range(_INDEX_ATTEMPTS):
             try:
-                index = self.repo.index
-                index.read(force=True)
+                index = self._fresh_index()
                 for path, data in files.items():
                     if data is None:
                         if path in index:
@@ -299,10 +298,32 @@ class GitStore:
                     else:
                         index.add(path)
                 index.write()
+                self._index_stamp = self._index_file_stamp()
                 return
             except (pygit2.GitError, OSError):
+                self._index_stamp = None
                 time.sleep(min(0.005 * (attempt + 1), 0.1))
         # The commit has landed; only `git status` may show these paths until the lock clears.
+
+    _index_obj: pygit2.Index | None = None
+    _index_stamp: tuple[int, int, int] | None = None
+
+    def _index_file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = os.stat(self.gitdir / "index")
+        except FileNotFoundError:
+            return None
+        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+
+    def _fresh_index(self) -> pygit2.Index:
+        """The repository index, re-read only when someone else wrote it since our last write."""
+        if self._index_obj is None:
+            self._index_obj = self.repo.index
+            self._index_stamp = None
+        stamp = self._index_file_stamp()
+        if stamp is None or stamp != self._index_stamp:
+            self._index_obj.read(force=True)
+        return self._index_obj
 
     # ----------------------------------------------------------------- reading history
     def read_blob(self, commit_sha: str | None, path: str) -> bytes | None:
@@ -352,12 +373,13 @@ class GitStore:
             result.append((path, old, new))
         return sorted(result, key=lambda item: item[0])
 
-    def path_log(self, paths: list[str], ref: str = "HEAD") -> list[CommitInfo]:
-        """Commits that touched any of ``paths``, newest first (``git log -- PATHS``)."""
-        if self.repo.head_is_unborn:
+    def path_log(self, paths: list[str], refs: list[str]) -> list[CommitInfo]:
+        """Commits reachable from ``refs`` that touched any of ``paths``, newest first (``git log``)."""
+        refs = [r for r in refs if self.tip(r) is not None]
+        if not refs:
             return []
         proc = subprocess.run(
-            ["git", "log", "--format=%H", ref, "--", *paths],
+            ["git", "log", "--format=%H", *refs, "--", *paths],
             cwd=self.workdir,
             capture_output=True,
             text=True,

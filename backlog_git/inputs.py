@@ -84,6 +84,8 @@ def split_list(value: str | Iterable[Any] | None, name: str = "value") -> list[s
         text = value.strip()
         if not text:
             return []
+        if text.startswith("{"):
+            raise InvalidInput(f"{name}: expected a comma-separated list or a JSON array, got {text!r}.")
         if text.startswith("["):
             try:
                 parsed = json.loads(text)

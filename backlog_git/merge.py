@@ -84,6 +84,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 import re
@@ -185,9 +186,12 @@ def merge_task_bytes(
     if isinstance(parsed_ours, TaskFileError) and isinstance(parsed_theirs, TaskFileError):
         return MergeResult(ours, [], failed=True, errors=[str(parsed_ours), str(parsed_theirs)])
     if isinstance(parsed_theirs, TaskFileError):
-        return _keep_readable(ours, parsed_ours, theirs, parsed_theirs, theirs_label)  # type: ignore[arg-type]
+        assert not isinstance(parsed_ours, TaskFileError)
+        base_tags = _get(_usable_task(base, where, parsed_ours), "tags", [])
+        return _keep_readable(ours, parsed_ours, base_tags, theirs, parsed_theirs, theirs_label)
     if isinstance(parsed_ours, TaskFileError):
-        return _keep_readable(theirs, parsed_theirs, ours, parsed_ours, ours_label)
+        base_tags = _get(_usable_task(base, where, parsed_theirs), "tags", [])
+        return _keep_readable(theirs, parsed_theirs, base_tags, ours, parsed_ours, ours_label)
     _check_same_task(parsed_ours, parsed_theirs)
     parsed_base = _usable_base(base, where, parsed_ours)
     if parsed_base is not None and base == ours:
@@ -220,10 +224,10 @@ def merge_tasks(
     extras, extra_conflicts = _merge_extras(base_task, a, b)
     conflicts += extra_conflicts
     body, body_conflicts = _merge_body(base.body if base is not None else "", a, b)
-    extra_tags = (CONFLICT_TAG,) if body_conflicts else ()
+    extra_tags = (CONFLICT_TAG,) if body_conflicts or _has_blocks(body) else ()
     values["tags"] = _merge_set(_get(base_task, "tags", []), a.task.tags, b.task.tags, extra_tags)
     values["depends"] = _merge_set(_get(base_task, "depends", []), a.task.depends, b.task.depends)
-    notes = [_conflict_annotation(conflict, modified) for conflict in conflicts]
+    notes = [_conflict_note(conflict, modified) for conflict in conflicts]
     annotations = _merge_annotations(_get(base_task, "annotations", []), a.task.annotations, b.task.annotations)
     values["annotations"] = _add_annotations(annotations, notes)
     values.update(uuid=a.task.uuid, modified=modified)
@@ -282,6 +286,11 @@ def _usable_base(base: bytes | None, path: str, ours: TaskFile) -> TaskFile | No
     return parsed
 
 
+def _usable_task(base: bytes | None, path: str, side: TaskFile) -> Task | None:
+    parsed = _usable_base(base, path, side)
+    return parsed.task if parsed is not None else None
+
+
 def _check_same_task(ours: TaskFile, theirs: TaskFile) -> None:
     if ours.task.uuid != theirs.task.uuid:
         raise ValueError(
@@ -291,9 +300,17 @@ def _check_same_task(ours: TaskFile, theirs: TaskFile) -> None:
 
 
 def _keep_readable(
-    good_raw: bytes, good: TaskFile, bad_raw: bytes, error: TaskFileError, bad_label: str | None
+    good_raw: bytes,
+    good: TaskFile,
+    base_tags: list[str],
+    bad_raw: bytes,
+    error: TaskFileError,
+    bad_label: str | None,
 ) -> MergeResult:
-    """One side parses, the other does not: keep the readable one and put the other's raw text in the body."""
+    """One side parses, the other does not: keep the readable one and put the other's raw text in the body.
+
+    The tag is added the way a set merge adds it (against the base's tags), so re-merging changes nothing.
+    """
     label = bad_label if bad_label is not None else _unreadable_label(bad_raw)
     raw = bad_raw.decode("utf-8", errors="replace")
     reason = f"line {error.line}: {error.reason}" if error.line else error.reason
@@ -304,9 +321,22 @@ def _keep_readable(
     if has_block and has_tag:
         return MergeResult(good_raw, [conflict])
     body = good.body if has_block else _append_block(good.body, block)
-    tags = good.task.tags if has_tag else [*good.task.tags, CONFLICT_TAG]
-    task = good.task.model_copy(update={"tags": tags})
+    tags = _merge_set(base_tags, good.task.tags, good.task.tags, (CONFLICT_TAG,))
+    task = _rebuilt(good.task, tags=tags)
     return MergeResult(taskfile.dump(task, body), [conflict])
+
+
+def _rebuilt(task: Task, **changes: Any) -> Task:
+    """A copy of the task with changes, sharing no list or dict between attributes (see ``_private``)."""
+    data = {name: getattr(task, name) for name in Task.model_fields}
+    data.update({key: _private(value) for key, value in task.extras.items()})
+    data.update(changes)
+    return Task.model_validate(data)
+
+
+def _private(value: Any) -> Any:
+    """A private copy of a list or dict: values shared between keys would be dumped as YAML aliases."""
+    return copy.deepcopy(value) if isinstance(value, (dict, list)) else value
 
 
 def _raw_block(raw: str, label: str, reason: str) -> str:
@@ -319,9 +349,7 @@ def _raw_block(raw: str, label: str, reason: str) -> str:
 
 
 def _append_block(body: str, block: str) -> str:
-    if not body:
-        return block
-    return body + ("\n" if body.endswith("\n") else "\n\n") + block
+    return body + block if not body or body.endswith("\n") else body + "\n" + block
 
 
 def _unreadable_label(raw: bytes) -> str:
@@ -364,8 +392,7 @@ def _merge_extras(base: Task | None, a: _Side, b: _Side) -> tuple[dict[str, Any]
         value, conflict = _merge_value(key, base_extras.get(key, ABSENT), a_extras.get(key, ABSENT),
                                        b_extras.get(key, ABSENT), a, b, {})
         if value is not ABSENT:
-            # a private copy: values shared between keys would be dumped as YAML anchors and aliases
-            merged[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+            merged[key] = _private(value)
         if conflict is not None:
             conflicts.append(conflict)
     return merged, conflicts
@@ -456,15 +483,17 @@ def show(value: Any) -> str:
         return canonical(value)
 
 
-def _conflict_annotation(conflict: Conflict, when: datetime) -> Annotation:
+def _conflict_note(conflict: Conflict, when: datetime) -> tuple[str, Annotation]:
+    """The annotation recording a lost value, and its prefix naming the loss (field, value, loser)."""
     known = conflict.field in Task.model_fields
     kept = "unset" if known and conflict.kept is None else show(conflict.kept)
     lost = "unset" if known and conflict.other is None else show(conflict.other)
-    text = (
-        f"merge: {conflict.field} was {lost} ({conflict.other_label}), "
-        f"kept {kept} ({conflict.kept_label})"
-    )
-    return Annotation(entry=when, description=text)
+    prefix = f"merge: {conflict.field} was {lost} ({_flat(conflict.other_label)}), kept "
+    return prefix, Annotation(entry=when, description=f"{prefix}{kept} ({_flat(conflict.kept_label)})")
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -503,11 +532,13 @@ def _annotation_keys(annotations: list[Annotation]) -> list[tuple[datetime, str]
     return [(annotation.entry, annotation.description) for annotation in annotations]
 
 
-def _add_annotations(annotations: list[Annotation], notes: list[Annotation]) -> list[Annotation]:
-    present = set(_annotation_keys(annotations))
-    if all((note.entry, note.description) in present for note in notes):
+def _add_annotations(annotations: list[Annotation], notes: list[tuple[str, Annotation]]) -> list[Annotation]:
+    """Add conflict notes, except a loss already recorded (same field, value and loser): re-merging adds none."""
+    new = [note for prefix, note in notes
+           if not any(existing.description.startswith(prefix) for existing in annotations)]
+    if not new:
         return annotations
-    keys = present | set(_annotation_keys(notes))
+    keys = set(_annotation_keys(annotations)) | set(_annotation_keys(new))
     return [Annotation(entry=entry, description=text) for entry, text in sorted(keys)]
 
 
@@ -527,19 +558,41 @@ def _merge_body(base: str, a: _Side, b: _Side) -> tuple[str, list[Conflict]]:
 def _diff3(
     base: list[str], ours: list[str], theirs: list[str], ours_label: str, theirs_label: str
 ) -> tuple[list[str], list[Conflict]]:
+    """The line merge. Conflict blocks from earlier merges are single tokens, so no diff cuts through one."""
+    base_t, ours_t, theirs_t = _tokens(base), _tokens(ours), _tokens(theirs)
     merged: list[str] = []
     clashes: list[Conflict] = []
     b0 = o0 = t0 = 0
-    for b1, o1, t1, size in _sync_regions(base, ours, theirs):
-        chunk_base, chunk_ours, chunk_theirs = base[b0:b1], ours[o0:o1], theirs[t0:t1]
+    for b1, o1, t1, size in _sync_regions(base_t, ours_t, theirs_t):
+        chunk_base, chunk_ours, chunk_theirs = base_t[b0:b1], ours_t[o0:o1], theirs_t[t0:t1]
         if chunk_base or chunk_ours or chunk_theirs:
             lines, clash = _merge_chunk(chunk_base, chunk_ours, chunk_theirs, ours_label, theirs_label)
             merged += lines
             if clash is not None:
                 clashes.append(clash)
-        merged += base[b1 : b1 + size]
+        merged += _lines_of(base_t[b1 : b1 + size])
         b0, o0, t0 = b1 + size, o1 + size, t1 + size
     return merged, clashes
+
+
+def _tokens(lines: list[str]) -> list[str]:
+    """Lines, with each block this module writes (a conflict, a kept unreadable version) as one token."""
+    blocks = _blocks(lines)
+    if not blocks:
+        return lines
+    tokens: list[str] = []
+    at = 0
+    for block in blocks:
+        tokens += lines[at : block.begin]
+        tokens.append("".join(lines[block.begin : block.end]))
+        at = block.end
+    return tokens + lines[at:]
+
+
+def _lines_of(tokens: list[str]) -> list[str]:
+    if all(token.count("\n") <= 1 for token in tokens):
+        return tokens
+    return split_lines("".join(tokens))
 
 
 def _sync_regions(base: list[str], ours: list[str], theirs: list[str]) -> list[tuple[int, int, int, int]]:
@@ -568,15 +621,28 @@ def _sync_regions(base: list[str], ours: list[str], theirs: list[str]) -> list[t
 def _merge_chunk(
     base: list[str], ours: list[str], theirs: list[str], ours_label: str, theirs_label: str
 ) -> tuple[list[str], Conflict | None]:
+    """One changed region (as tokens): one-sided or identical changes, a re-merge of a block, or a clash."""
     if ours == theirs or theirs == base:
-        return ours, None
+        return _lines_of(ours), None
     if ours == base:
-        return theirs, None
-    if _is_marked_form_of(ours, theirs):
-        return ours, None
-    if _is_marked_form_of(theirs, ours):
-        return theirs, None
-    return _clash(ours, theirs, ours_label, theirs_label)
+        return _lines_of(theirs), None
+    ours_lines, theirs_lines = _lines_of(ours), _lines_of(theirs)
+    if _is_marked_form_of(ours_lines, theirs_lines):
+        return ours_lines, None
+    if _is_marked_form_of(theirs_lines, ours_lines):
+        return theirs_lines, None
+    if not base and _is_inside(ours_lines, theirs_lines):
+        return theirs_lines, None
+    if not base and _is_inside(theirs_lines, ours_lines):
+        return ours_lines, None
+    return _clash(ours_lines, theirs_lines, ours_label, theirs_label)
+
+
+def _is_inside(short: list[str], long: list[str]) -> bool:
+    """True if ``long`` is ``short`` with lines added before and/or after it (a missing final newline aside)."""
+    short = _ended(short)
+    head = _common_prefix(short, long)
+    return head + _common_prefix(short[head:][::-1], long[head:][::-1]) >= len(short)
 
 
 def _clash(
@@ -622,30 +688,89 @@ def _marker_text(text: str) -> str:
     return re.sub(r"-{2,}", "-", flat).replace(">", "›")
 
 
+_MAX_BLOCKS_TRIED = 6
+_RAW_NOTE_RE = re.compile(r"^<!-- merge: the version from .* could not be read .*-->\n$")
+_RAW_FENCE_RE = re.compile(r"^(`{3,})text\n$")
+
+
+@dataclass(frozen=True)
+class _Block:
+    """Lines ``begin:end`` written by this module, and what they stand for: each choice is a (start, stop)
+    range of lines inside the block (a conflict's two versions), or empty (a kept unreadable version)."""
+
+    begin: int
+    end: int
+    choices: tuple[tuple[int, int], ...]
+
+
 def _is_marked_form_of(marked: list[str], plain: list[str]) -> bool:
-    """True if ``marked`` is ``plain`` with one of its hunks replaced by a conflict block holding that hunk."""
-    if CONFLICT_BEGIN not in marked:
+    """True if ``marked`` is ``plain`` plus blocks this module wrote (conflicts holding its hunks, unreadable
+    versions): merging a result again with one of its inputs then keeps the result."""
+    if CONFLICT_BEGIN not in marked and not any(_RAW_NOTE_RE.match(line) for line in marked):
+        return False
+    blocks = _blocks(marked)
+    if not blocks or len(blocks) > _MAX_BLOCKS_TRIED:
         return False
     target = _ended(plain)
-    for start, first, second, end in _conflict_blocks(marked):
-        for version in (marked[first + 1 : second], marked[second + 1 : end]):
-            candidate = marked[:start] + version + marked[end + 1 :]
-            if _ended(candidate) == target:
-                return True
+    for choice in itertools.product(*(block.choices for block in blocks)):
+        candidate: list[str] = []
+        at = 0
+        for block, (start, stop) in zip(blocks, choice, strict=True):
+            candidate += marked[at : block.begin] + marked[start:stop]
+            at = block.end
+        candidate += marked[at:]
+        if _ended(candidate) == target:
+            return True
     return False
 
 
-def _conflict_blocks(lines: list[str]) -> list[tuple[int, int, int, int]]:
-    """Top-level marker blocks: (begin index, first version marker, second version marker, end index)."""
-    blocks: list[tuple[int, int, int, int]] = []
-    stack: list[list[int]] = []
-    for index, line in enumerate(lines):
-        if line == CONFLICT_BEGIN:
-            stack.append([index])
-        elif stack and len(stack[-1]) < 3 and _VERSION_RE.match(line):
-            stack[-1].append(index)
-        elif line == CONFLICT_END and stack:
-            opened = stack.pop()
-            if len(opened) == 3 and not stack:
-                blocks.append((opened[0], opened[1], opened[2], index))
+def _has_blocks(body: str) -> bool:
+    return "<!-- merge" in body and bool(_blocks(split_lines(body)))
+
+
+def _blocks(lines: list[str]) -> list[_Block]:
+    """The complete top-level blocks this module wrote, in order."""
+    blocks: list[_Block] = []
+    index = 0
+    while index < len(lines):
+        block = _conflict_block_at(lines, index) or _raw_block_at(lines, index)
+        if block is None:
+            index += 1
+        else:
+            blocks.append(block)
+            index = block.end
     return blocks
+
+
+def _conflict_block_at(lines: list[str], begin: int) -> _Block | None:
+    if lines[begin] != CONFLICT_BEGIN:
+        return None
+    markers: list[int] = []
+    depth = 0
+    for index in range(begin + 1, len(lines)):
+        line = lines[index]
+        if line == CONFLICT_BEGIN:
+            depth += 1
+        elif line == CONFLICT_END and depth:
+            depth -= 1
+        elif line == CONFLICT_END:
+            if len(markers) != 2:
+                return None
+            first, second = markers
+            return _Block(begin, index + 1, ((first + 1, second), (second + 1, index)))
+        elif not depth and len(markers) < 2 and _VERSION_RE.match(line):
+            markers.append(index)
+    return None
+
+
+def _raw_block_at(lines: list[str], begin: int) -> _Block | None:
+    if not _RAW_NOTE_RE.match(lines[begin]) or begin + 1 >= len(lines):
+        return None
+    fence = _RAW_FENCE_RE.match(lines[begin + 1])
+    if fence is None:
+        return None
+    closing = fence.group(1) + "\n"
+    for index in range(begin + 2, len(lines)):
+        if lines[index] == closing:
+            return _Block(begin, index + 1, ((begin, begin),))
+    return None

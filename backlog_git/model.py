@@ -18,10 +18,11 @@ DATE_FIELDS = ("due", "wait", "scheduled", "until", "start", "end", "entry", "mo
 USER_DATE_FIELDS = ("due", "wait", "scheduled", "until")
 MAX_DESCRIPTION = 500
 
-UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let "<uuid>\n" through.
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 # Dots separate levels of a hierarchical project (``web.frontend``), as in taskwarrior.
-PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$")
-EXTRA_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*\Z")
+EXTRA_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*\Z")
 
 Status = Literal["pending", "completed", "deleted", "recurring"]
 Priority = Literal["H", "M", "L"]

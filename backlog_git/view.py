@@ -7,6 +7,7 @@ not parse is kept as an error entry, reported by path and line, and never hides 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -98,6 +99,71 @@ def _parse_into(entry: Entry) -> None:
         entry.file = None
 
 
+class _Watcher:
+    """A change feed for the namespace directory (Linux inotify), so a refresh need not stat every
+    file. Without inotify (other systems, exhausted limits) the view falls back to a full scan."""
+
+    _FILE_EVENTS = ("MODIFY", "CLOSE_WRITE", "MOVED_TO", "MOVED_FROM", "CREATE", "DELETE", "ATTRIB")
+    _SELF_EVENTS = ("DELETE_SELF", "MOVE_SELF")
+
+    def __init__(self, base: Path) -> None:
+        import inotify_simple
+
+        self.flags = inotify_simple.flags
+        self.inotify = inotify_simple.INotify(nonblocking=True)
+        self.base = base
+        self.mask = 0
+        for name in (*self._FILE_EVENTS, *self._SELF_EVENTS):
+            self.mask |= getattr(self.flags, name)
+        self.dirs: dict[int, str] = {}
+        self.armed = False
+
+    def arm(self) -> bool:
+        """Watch the namespace directory and every shard; False if it does not exist yet."""
+        self.close_watches()
+        try:
+            self.dirs[self.inotify.add_watch(str(self.base), self.mask)] = ""
+            for item in os.scandir(self.base):
+                if SHARD_RE.match(item.name) and item.is_dir():
+                    self.watch_shard(item.name)
+        except OSError:
+            self.close_watches()
+            return False
+        self.armed = True
+        return True
+
+    def watch_shard(self, shard: str) -> None:
+        self.dirs[self.inotify.add_watch(str(self.base / shard), self.mask)] = shard
+
+    def close_watches(self) -> None:
+        for wd in list(self.dirs):
+            with contextlib.suppress(OSError):
+                self.inotify.rm_watch(wd)
+        self.dirs.clear()
+        self.armed = False
+
+    def changes(self) -> tuple[set[str], set[str]] | None:
+        """(changed file paths 'shard/name', new shards) since the last call; None: rescan needed."""
+        files: set[str] = set()
+        shards: set[str] = set()
+        for event in self.inotify.read(timeout=0):
+            if event.mask & (self.flags.Q_OVERFLOW | self.flags.IGNORED) or event.mask & (
+                self.flags.DELETE_SELF | self.flags.MOVE_SELF
+            ):
+                self.armed = False
+                return None
+            where = self.dirs.get(event.wd)
+            if where is None:
+                continue
+            if where == "":
+                if event.mask & self.flags.ISDIR and SHARD_RE.match(event.name):
+                    shards.add(event.name)
+                continue
+            if event.name.endswith(".md"):
+                files.add(f"{where}/{event.name}")
+        return files, shards
+
+
 class WorkingView:
     """All task files of one namespace directory, kept in step with the working tree."""
 
@@ -106,10 +172,49 @@ class WorkingView:
         self.ns_dir = ns_dir
         self.entries: dict[str, Entry] = {}
         self.by_uuid: dict[str, Entry] = {}
+        self.broken_paths: set[str] = set()
+        self.max_id = 0
         self.generation = 0
+        try:
+            self._watcher: _Watcher | None = _Watcher(root / ns_dir)
+        except (ImportError, OSError):
+            self._watcher = None
 
     def refresh(self) -> tuple[list[Entry], list[Entry]]:
         """Re-read what changed on disk; return (removed entries, added-or-changed entries)."""
+        watcher = self._watcher
+        if watcher is not None and watcher.armed:
+            found = watcher.changes()
+            if found is not None:
+                return self._refresh_paths(*found)
+        if watcher is not None:
+            watcher.arm()  # before the scan, so edits made during it are reported next time
+        return self._full_scan()
+
+    def _refresh_paths(self, files: set[str], shards: set[str]) -> tuple[list[Entry], list[Entry]]:
+        """Re-read only the files the change feed named (and every file of a new shard)."""
+        assert self._watcher is not None
+        paths = {f"{self.ns_dir}/{name}" for name in files if UUID_RE.match(name.rsplit("/", 1)[-1][:-3])}
+        for shard in shards:
+            with contextlib.suppress(OSError):
+                self._watcher.watch_shard(shard)
+                for item in os.scandir(self.root / self.ns_dir / shard):
+                    if item.name.endswith(".md") and UUID_RE.match(item.name[:-3]):
+                        paths.add(f"{self.ns_dir}/{shard}/{item.name}")
+        removed: list[Entry] = []
+        changed: list[Entry] = []
+        for path in paths:
+            entry = read_entry(self.root, path)
+            old = self.entries.get(path)
+            if entry is None:
+                if old is not None:
+                    removed.append(old)
+            elif old is None or old.key != entry.key or old.raw != entry.raw:
+                changed.append(entry)
+        self._apply(removed, changed)
+        return removed, changed
+
+    def _full_scan(self) -> tuple[list[Entry], list[Entry]]:
         seen: set[str] = set()
         changed: list[Entry] = []
         base = self.root / self.ns_dir
@@ -157,6 +262,7 @@ class WorkingView:
         self.generation += 1
         for entry in removed:
             del self.entries[entry.path]
+            self.broken_paths.discard(entry.path)
             if self.by_uuid.get(entry.uuid) is entry:
                 del self.by_uuid[entry.uuid]
         for entry in changed:
@@ -166,9 +272,14 @@ class WorkingView:
             self.entries[entry.path] = entry
             if entry.file is not None:
                 self.by_uuid[entry.uuid] = entry
+                self.broken_paths.discard(entry.path)
+                self.max_id = max(self.max_id, entry.task.id)
+            else:
+                self.broken_paths.add(entry.path)
+                self.max_id = max(self.max_id, entry.claimed_id() or 0)
 
     def broken(self) -> list[Entry]:
-        return sorted((e for e in self.entries.values() if e.error is not None), key=lambda e: e.path)
+        return sorted((self.entries[p] for p in self.broken_paths), key=lambda e: e.path)
 
     def tasks(self) -> dict[str, Task]:
         return {uuid: entry.task for uuid, entry in self.by_uuid.items()}

@@ -16,7 +16,7 @@ def main() -> None:
         subprocess.run(["git", "init", "-q", "-b", "main", str(repo)], check=True)
         for key, value in (("user.name", "Demo User"), ("user.email", "demo@example.invalid")):
             subprocess.run(["git", "-C", str(repo), "config", key, value], check=True)
-        backlog = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "demo-agent"})
+        backlog = Backlog.open(str(repo), env={})
 
         steps = [
             backlog.add("Write the login page", project="web", tags=["ui"], priority="M", due="tomorrow"),
@@ -43,7 +43,7 @@ def main() -> None:
             print(f"  {entry['commit'][:8]} {entry['op']:<8} {changed}")
 
         print("\ngit log:")
-        log = subprocess.run(["git", "-C", str(repo), "log", "--format=%h %s%n%(trailers:only,unfold)"],
+        log = subprocess.run(["git", "-C", str(repo), "log", "--format=%h %s   [%(trailers:key=Backlog-Op,valueonly,separator=%x2C)]"],
                              check=True, capture_output=True, text=True).stdout
         print("\n".join("  " + line for line in log.strip().splitlines() if line.strip()))
         task_file = next((repo / ".backlog" / "tasks").glob("*/*.md"))

@@ -94,7 +94,7 @@ def trailers(repo: Path, rev: str = "HEAD") -> dict[str, list[str]]:
 
 
 def changed_paths(repo: Path, rev: str = "HEAD") -> list[str]:
-    out = git(repo, "show", "--name-only", "--format=", rev)
+    out = git(repo, "show", "--name-only", "--no-renames", "--format=", rev)
     return sorted(line for line in out.splitlines() if line)
 
 

@@ -143,3 +143,12 @@ def test_to_record_drops_empty_fields() -> None:
     record = make(project="", tags=[], annotations=[]).to_record()
     assert "project" not in record and "tags" not in record and "annotations" not in record
     assert record["entry"] == T0
+
+
+def test_trailing_newline_never_passes_a_pattern() -> None:
+    """``$`` matches before a final newline; "<uuid>\\n" must not become a uuid (or a file name)."""
+    assert "uuid must be" in message(uuid=UUID + "\n")
+    assert "Invalid project" in message(project="web\n")
+    assert make(depends=[UUID + "\n"]).depends == [UUID]  # list items are trimmed
+    with pytest.raises(ValueError, match="Invalid attribute name"):
+        validate_extra_key("key\n")

@@ -32,8 +32,8 @@ class QueryContext:
     """What a filter, urgency or sort needs besides the task itself; see the module docstring."""
 
     __slots__ = (
-        "_bound",
         "_blocking",
+        "_bound",
         "_has_doc",
         "_periods",
         "_urgency",
@@ -61,7 +61,7 @@ class QueryContext:
         self._blocking: frozenset[str] | None = None
         self._urgency: dict[str, float] = {}
         self._periods: dict[str, tuple[datetime, datetime]] = {}
-        self._bound: dict[int, Any] = {}
+        self._bound: dict[object, Any] = {}
 
     # --- status -------------------------------------------------------------------------------------
 
@@ -76,7 +76,9 @@ class QueryContext:
     # --- dependencies -------------------------------------------------------------------------------
 
     def is_blocked(self, task: Task) -> bool:
-        """Some dependency is present in the active store and still open (pending, waiting or recurring)."""
+        """An open task with a dependency that is present in the active store and still open (taskwarrior)."""
+        if task.status not in OPEN_STATUSES:
+            return False
         tasks = self.tasks
         for dep in task.depends:
             other = tasks.get(dep)
@@ -112,19 +114,13 @@ class QueryContext:
         return task.uuid in source
 
     def urgency(self, task: Task) -> float:
-        """The task's urgency, computed once per context."""
+        """The task's urgency, computed once per context (by uuid)."""
         value = self._urgency.get(task.uuid)
         if value is None:
-            from backlog_git.query.urgency import urgency
+            from backlog_git.query.urgency import compute_urgency
 
-            value = urgency(task, self)
+            value = self._urgency[task.uuid] = compute_urgency(task, self)
         return value
-
-    def remember_urgency(self, uuid: str, value: float) -> None:
-        self._urgency[uuid] = value
-
-    def cached_urgency(self, uuid: str) -> float | None:
-        return self._urgency.get(uuid)
 
     def date(self, text: str) -> datetime:
         """A date value resolved against this context's ``now`` (relative forms move with it)."""
@@ -137,10 +133,11 @@ class QueryContext:
             cached = self._periods[name] = _period(name, self.now)
         return cached
 
-    def bound(self, key: int) -> Any:
+    def bound(self, key: object) -> Any:
+        """Per-context cache of bound filters (a compiled filter binds once per context)."""
         return self._bound.get(key)
 
-    def bind(self, key: int, value: Any) -> None:
+    def bind(self, key: object, value: Any) -> None:
         self._bound[key] = value
 
 

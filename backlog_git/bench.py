@@ -1,0 +1,196 @@
+"""``python -m backlog_git.bench``: the budgets, measured (medians, milliseconds).
+
+Builds throwaway stores of 1,000 and 10,000 tasks and times engine-level operations, the raw git
+floor (one blob, the trees on its path, a commit and a ref move), bytes added to ``.git`` per
+mutation, the filter language, merged reads with agent branches, sync, and the merge driver.
+Budgets (10,000 tasks): add/modify/done/undo ≤ 5 ms, info ≤ 1 ms, selective list ≤ 10 ms,
+≤ 20 KB of new objects per mutation; filters ≤ 10 ms, pending count ≤ 15 ms, compile ≤ 0.2 ms;
+merged read with 8 agent branches ≤ 2× the single-branch read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .engine import Backlog
+from .gitstore import format_message
+from .query import compile_filter
+
+PROJECTS = [f"p{i}" for i in range(20)]
+TAGS = ["bug", "feature", "docs", "ui", "api", "perf", "security", "chore"]
+
+
+def _median_ms(fn: Callable[[], Any], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def _git(repo: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
+
+
+def make_store(root: Path, size: int, seed: int = 7) -> Path:
+    """A repository with ``size`` tasks of every field kind, committed in one import."""
+    rng = random.Random(seed)
+    repo = root / f"store-{size}"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "bench")
+    _git(repo, "config", "user.email", "bench@example.invalid")
+    items = []
+    for n in range(size):
+        item: dict[str, Any] = {
+            "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+            "description": f"Task {n} {rng.choice(['fix', 'add', 'refactor', 'document'])} "
+            f"{rng.choice(['login', 'search', 'foo handler', 'cache', 'parser'])}",
+            "project": rng.choice(PROJECTS),
+            "tags": rng.sample(TAGS, rng.randint(0, 3)),
+            "status": rng.choices(["pending", "completed", "deleted"], [6, 3, 1])[0],
+        }
+        if rng.random() < 0.5:
+            item["priority"] = rng.choice("HML")
+        if rng.random() < 0.4:
+            days = rng.randint(-20, 40)
+            item["due"] = f"now{days:+d}d"
+        items.append(item)
+    Backlog.open(str(repo), env={}).import_tasks(items)
+    return repo
+
+
+def _objects_size(repo: Path) -> int:
+    total = 0
+    for dirpath, _dirs, files in os.walk(repo / ".git" / "objects"):
+        for name in files:
+            total += os.path.getsize(os.path.join(dirpath, name))
+    return total
+
+
+def bench_core(repo: Path, runs: int) -> dict[str, float]:
+    backlog = Backlog.open(str(repo), env={})
+    backlog.list("")  # warm the view
+    ids = [t["id"] for t in backlog.list("status:pending", limit=runs * 2)]
+    results: dict[str, float] = {}
+    before = _objects_size(repo)
+    counter = iter(range(10**9))
+    results["add"] = _median_ms(lambda: backlog.add(f"bench add {next(counter)}", project="p1", tags=["bug"]), runs)
+    it = iter(ids)
+    results["modify"] = _median_ms(
+        lambda: backlog.modify(str(next(it)), changes={"description": f"bench modified {next(counter)}"}), runs
+    )
+    it2 = iter(ids[runs:])
+    results["done"] = _median_ms(lambda: backlog.done(str(next(it2))), runs)
+    results["undo"] = _median_ms(backlog.undo, runs)
+    mutations = runs * 4
+    results["kb_per_mutation"] = (_objects_size(repo) - before) / mutations / 1024
+    results["info"] = _median_ms(lambda: backlog.info(str(ids[0])), runs)
+    results["list project:p3 +bug"] = _median_ms(lambda: backlog.list("project:p3 +bug"), runs)
+    results["raw floor"] = _raw_floor(backlog, runs)
+    return results
+
+
+def _raw_floor(backlog: Backlog, runs: int) -> float:
+    """pygit2 writing one blob, the trees on its path and a commit, and moving a ref."""
+    git = backlog.git
+    paths = list(backlog._view.entries)  # a real path of the store, so the trees are full size
+    rng = random.Random(1)
+    message = format_message("bench", [("Backlog-Op", "bench")])
+    git.commit_files("refs/bench/floor", {paths[0]: b"seed"}, message)
+    return _median_ms(
+        lambda: git.commit_files("refs/bench/floor", {rng.choice(paths): os.urandom(200)}, message), runs
+    )
+
+
+def bench_query(repo: Path, runs: int) -> dict[str, float]:
+    backlog = Backlog.open(str(repo), env={})
+    backlog.list("")
+    results = {}
+    for text in ("project:p3 +bug", "priority:H due.before:eow", "+READY", "description.contains:foo"):
+        results[f"list {text}"] = _median_ms(lambda text=text: backlog.list(text), runs)
+    results["count status:pending"] = _median_ms(lambda: backlog.count("status:pending"), runs)
+    compile_filter.cache_clear() if hasattr(compile_filter, "cache_clear") else None
+    texts = [f"project:p{i} +bug or ( priority:H due.before:eow )" for i in range(runs)]
+    it = iter(texts)
+    results["compile (uncached)"] = _median_ms(lambda: compile_filter(next(it)), runs)
+    return results
+
+
+def bench_agents(repo: Path, agents: int, ops: int) -> dict[str, float]:
+    """Merged reads with agent branches, a sync of them, and the merge driver per file."""
+    results: dict[str, float] = {}
+    human = Backlog.open(str(repo), env={})
+    results["read, no agent branches"] = _median_ms(lambda: human.list("project:p3 +bug"), 20)
+    pending = [t["id"] for t in human.list("status:pending", limit=agents * ops)]
+    start = time.perf_counter()
+    for n in range(agents):
+        agent = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": f"agent-{n}"})
+        for k in range(ops):
+            if k % 2:
+                agent.add(f"agent {n} op {k}", project="p3", tags=["bug"])
+            else:
+                agent.modify(str(pending[(n * ops + k) % len(pending)]), changes={"priority": "L"})
+    results[f"agent ops ({agents}x{ops}) per op"] = (time.perf_counter() - start) * 1000 / (agents * ops)
+    fresh = Backlog.open(str(repo), env={})
+    start = time.perf_counter()
+    fresh.list("project:p3 +bug")
+    results["first merged read (cold caches)"] = (time.perf_counter() - start) * 1000
+    results[f"read, {agents} agent branches"] = _median_ms(lambda: fresh.list("project:p3 +bug"), 20)
+    results["merged/single ratio"] = results[f"read, {agents} agent branches"] / results["read, no agent branches"]
+    start = time.perf_counter()
+    fresh.sync()
+    results[f"sync of {agents}x{ops} ops"] = (time.perf_counter() - start) * 1000
+    results["merge driver per file"] = _driver_cost(repo)
+    return results
+
+
+def _driver_cost(repo: Path, runs: int = 10) -> float:
+    path = next((repo / ".backlog" / "tasks").glob("*/*.md"))
+    data = path.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        base, ours, theirs = (Path(tmp) / n for n in ("O", "A", "B"))
+        base.write_bytes(data)
+        theirs.write_bytes(data.replace(b"status:", b"agent: x\nstatus:", 1))
+
+        def once() -> None:
+            ours.write_bytes(data.replace(b"status:", b"project: q9\nstatus:", 1))
+            subprocess.run(["backlog-git", "merge-driver", str(base), str(ours), str(theirs), str(path)], check=True)
+
+        return _median_ms(once, runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1000,10000")
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--agents", type=int, default=8)
+    parser.add_argument("--agent-ops", type=int, default=200)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
+        for size in (int(s) for s in args.sizes.split(",")):
+            start = time.perf_counter()
+            repo = make_store(Path(tmp), size)
+            print(f"\n== {size} tasks (store built in {time.perf_counter() - start:.1f} s)")
+            for name, value in {**bench_core(repo, args.runs), **bench_query(repo, args.runs)}.items():
+                print(f"  {name:<36} {value:9.3f}")
+            if size == max(int(s) for s in args.sizes.split(",")) and args.agents:
+                for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
+                    print(f"  {name:<36} {value:9.3f}")
+    print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
