@@ -70,7 +70,7 @@ class AgentOverlay:
         self.git = git
         self.prefix = prefix
         self._diffs: dict[str, _BranchDiff] = {}
-        self._memo: dict[tuple[Any, ...], bytes | None] = {}
+        self._memo: dict[tuple[Any, ...], tuple[bytes | None, str]] = {}
         self.counter: bytes | None = None
 
     def pending_branches(self) -> dict[str, pygit2.Oid]:
@@ -101,23 +101,33 @@ class AgentOverlay:
     def merged(self, current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
         """Every path some agent branch changed, merged over ``current`` (path → bytes or None)."""
         result: dict[str, bytes | None] = {}
+        writers: dict[str, str] = {}  # who made each merged path's content so far (names the "ours" side)
         for name, diff in self.diffs().items():
             for path, base_oid, tip_oid in diff.changes:
                 ours = result[path] if path in result else current.get(path)
-                result[path] = self._merge_cached(path, base_oid, ours, tip_oid, name)
+                ours_label = writers.get(path, "checked-out branch")
+                result[path], writers[path] = self._merge_cached(path, base_oid, ours, tip_oid, ours_label, name)
         return result
 
     def _merge_cached(
-        self, path: str, base_oid: pygit2.Oid | None, ours: bytes | None, tip_oid: pygit2.Oid | None, agent: str
-    ) -> bytes | None:
+        self,
+        path: str,
+        base_oid: pygit2.Oid | None,
+        ours: bytes | None,
+        tip_oid: pygit2.Oid | None,
+        ours_label: str,
+        agent: str,
+    ) -> tuple[bytes | None, str]:
+        """The merged content, and the writers it came from (the label of the next merge's "ours")."""
         ours_key = None if ours is None else hashlib.sha1(ours).digest()
-        key = (path, base_oid, ours_key, tip_oid)
+        key = (path, base_oid, ours_key, tip_oid, ours_label, agent)
         if key not in self._memo:
             if len(self._memo) > 100_000:
                 self._memo.clear()
-            self._memo[key] = merge_file(
-                path, self.git.blob(base_oid), ours, self.git.blob(tip_oid), "checked-out branch", agent
-            )
+            base = self.git.blob(base_oid)
+            merged = merge_file(path, base, ours, self.git.blob(tip_oid), ours_label, agent)
+            writers = agent if ours == base or ours_label == agent else f"{ours_label} + {agent}"
+            self._memo[key] = (merged, writers)
         return self._memo[key]
 
 

@@ -332,9 +332,25 @@ def _init(backlog_cls: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+def _attach_tag_values(argv: Sequence[str]) -> list[str]:
+    """``--tags -old,+new`` as ``--tags=-old,+new``: argparse would read ``-old`` as an unknown option."""
+    result: list[str] = []
+    items = list(argv)
+    position = 0
+    while position < len(items):
+        item = items[position]
+        if item == "--tags" and position + 1 < len(items) and items[position + 1].startswith("-"):
+            result.append(f"--tags={items[position + 1]}")
+            position += 2
+            continue
+        result.append(item)
+        position += 1
+    return result
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_attach_tag_values(sys.argv[1:] if argv is None else argv))
     try:
         return _run(args)
     except BacklogError as exc:

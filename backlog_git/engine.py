@@ -1139,9 +1139,11 @@ class Backlog:
 
     def _merge_upstream(self, remote: str, branch: str) -> None:
         with self._lock, self.git.writer_lock():
+            before = self.git.head_oid()
             result = self.git.run_git("merge", "--no-edit", "-m", f"sync: merge {remote}/{branch}",
                                       f"{remote}/{branch}", check=False)
             if result.returncode == 0:
+                self._reopen_archived(before)
                 return
             if self.git.conflicts():
                 outside = [p for p, *_ in self.git.conflicts() if not p.startswith(STORE_DIR + "/")]
@@ -1155,6 +1157,30 @@ class Backlog:
                     "nothing was changed. Merge it by hand (`git pull`), then run `backlog-git resolve` and sync."
                 )
             raise RepositoryError(f"`git merge {remote}/{branch}` failed: {(result.stderr or result.stdout).strip()}")
+
+    def _reopen_archived(self, before: Any) -> None:
+        """A git merge that followed an archive move (a rename) into an edit that reopened the task leaves an
+        open task in the archive, where reads do not look: move it back to the active store, in a commit."""
+        head = self.git.head_oid()
+        if before is None or head is None:
+            return
+        files: dict[str, bytes | None] = {}
+        for path, _old, new in self.git.tree_diff(before, head, STORE_DIR):
+            if new is None or f"/{ARCHIVE_DIR}/" not in path:
+                continue
+            data = self.git.blob(new)
+            parsed = _parse_or_none(data, path)
+            ns_dir, name = path.split(f"/{ARCHIVE_DIR}/", 1)[0], path.rsplit("/", 1)[1]
+            active = f"{ns_dir}/{name[:2]}/{name}"
+            if parsed is None or parsed.task.status in ("completed", "deleted") or (self.git.workdir / active).exists():
+                continue
+            files[path], files[active] = None, data
+        if files:
+            tasks = sorted({p.rsplit("/", 1)[1].removesuffix(".md") for p in files})
+            trailers = [("Backlog-Op", "sync"), ("Backlog-Namespace", self.namespace)]
+            trailers += [("Backlog-Task", u) for u in tasks] + [("Backlog-Agent", self.writer)]
+            message = format_message(f"sync: move {len(tasks)} reopened task(s) out of the archive", trailers)
+            self.git.commit_worktree_files(files, message)
 
     def resolve(self) -> Outcome:
         """Finish a conflicted `git merge` of task files the way sync would (edits win over deletes)."""
@@ -1175,6 +1201,11 @@ class Backlog:
         if not resolved:
             return 0
         current = _WorkingContents(self.git.workdir)
+        for path in [p for p, d in resolved.items() if d is not None and f"/{ARCHIVE_DIR}/" not in p]:
+            # An archive move against an edit: git staged the archived copy as a plain add, so fold it in too.
+            ns_dir, shard, name = path.rsplit("/", 2)
+            for copy in sorted((self.git.workdir / ns_dir / ARCHIVE_DIR).glob(f"*/{shard}/{name}")):
+                resolved.setdefault(str(copy.relative_to(self.git.workdir)), copy.read_bytes())
         resolved.update(self._reconcile_moves(resolved, current))
         self.git.stage_resolved(resolved)
         self._refresh()

@@ -501,14 +501,16 @@ def _flat(text: str) -> str:
 
 
 def _merge_set(base: list[str], ours: list[str], theirs: list[str], extra: tuple[str, ...] = ()) -> list[str]:
-    """Rule 4: one-sided change → that list; else base order minus removals, then sorted additions."""
+    """Rule 4: one-sided change → that list; else base order minus removals, then sorted additions.
+
+    ``extra`` items must be in the result; if they are not already, they count as additions.
+    """
     result = _one_sided(base, ours, theirs)
     if result is not None and all(item in result for item in extra):
         return result
     ours_set, theirs_set, base_set = set(ours), set(theirs), set(base)
-    kept = [item for item in base if item in ours_set and item in theirs_set]
-    added = ((ours_set | theirs_set) - base_set) | {item for item in extra if item not in kept}
-    return kept + sorted(added)
+    kept = [item for item in base if item in ours_set and item in theirs_set and item not in extra]
+    return kept + sorted(((ours_set | theirs_set) - base_set) | set(extra))
 
 
 def _one_sided(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any] | None:
@@ -520,12 +522,13 @@ def _one_sided(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any]
 
 
 def _merge_annotations(base: list[Annotation], ours: list[Annotation], theirs: list[Annotation]) -> list[Any]:
-    """Rule 5: one-sided change → that list; else the union, sorted."""
-    result = _one_sided(_annotation_keys(base), _annotation_keys(ours), _annotation_keys(theirs))
-    if result is not None:
-        return [Annotation(entry=entry, description=text) for entry, text in result]
-    keys = set(_annotation_keys(ours)) | set(_annotation_keys(theirs))
-    return [Annotation(entry=entry, description=text) for entry, text in sorted(keys)]
+    """Rule 5: one-sided change → that list; else a three-way set merge by (entry, description), sorted."""
+    base_keys, ours_keys, theirs_keys = _annotation_keys(base), _annotation_keys(ours), _annotation_keys(theirs)
+    result = _one_sided(base_keys, ours_keys, theirs_keys)
+    if result is None:
+        before, mine, other = set(base_keys), set(ours_keys), set(theirs_keys)
+        result = sorted((before & mine & other) | (mine - before) | (other - before))
+    return [Annotation(entry=entry, description=text) for entry, text in result]
 
 
 def _annotation_keys(annotations: list[Annotation]) -> list[tuple[datetime, str]]:

@@ -12,9 +12,10 @@ Every anticipated failure (:class:`~backlog_git.errors.BacklogError`) becomes an
 whose text is the engine's message and nothing else; any other exception is logged to stderr and
 reported as ``Internal error in TOOL: …`` while the server keeps serving.
 
-Startup imports only the MCP SDK; the engine (pygit2, YAML, the query language) is imported and
-the store opened on the first tool call, so ``initialize`` is answered as soon as the SDK is loaded.
-Sync tools run on worker threads; the engine serialises writers itself.
+Startup imports only the MCP SDK, so ``initialize`` is answered as soon as the SDK is loaded; the
+engine (pygit2, YAML, the query language) is imported and the store opened by a background thread
+just after start, or by the first tool call if that comes first. Sync tools run on worker threads;
+the engine serialises writers itself and every call sees other writers' commits and hand edits.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -93,6 +95,7 @@ class _Store:
 
 
 _store = _Store()
+WARM_UP_DELAY = 0.3  # seconds after start: clients send initialize at once, and it must not wait
 
 # ---------------------------------------------------------------------------------------------
 # Results
@@ -537,7 +540,9 @@ def task_history(id: Annotated[Text, _p(D_ID)]) -> CallToolResult:
 
 
 def task_sync(
-    remote: Annotated[OptText, _p("Remote to pull from and push to (default: the branch's upstream).")] = None,
+    remote: Annotated[
+        OptText, _p('A git remote ("origin") to also fetch from, merge and push to. Default: local merge only.')
+    ] = None,
 ) -> CallToolResult:
     def run(b: Backlog) -> CallToolResult:
         sync = getattr(b, "sync", None)
@@ -727,8 +732,9 @@ _DESCRIPTIONS: dict[str, str] = {
         "and the fields changed (old and new values), oldest first."
     ),
     "task_sync": (
-        "Share the backlog: merge the other agents' changes into the checked-out branch, then pull from and "
-        "push to the remote (uses your git credentials). Reports what changed."
+        "Bring the backlog together: merge every agent's operations (their backlog/<agent> branches) into the "
+        "checked-out branch as one commit, renumbering clashing ids. With remote, also fetch, merge and push "
+        "(through the git command line, so your credentials and SSH keys apply). Reports what was merged."
     ),
 }
 
@@ -797,25 +803,9 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
-def _engine_has_sync() -> bool:
-    """Whether the engine offers ``sync`` (the multi-writer issue), without importing it at startup."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("backlog_git.engine")
-    if spec is None or not spec.origin:
-        return False
-    try:
-        with open(spec.origin, encoding="utf-8") as handle:
-            return "\n    def sync(" in handle.read()
-    except OSError:
-        return False
-
-
-def build_tools(include_sync: bool | None = None) -> list[Tool]:
+def build_tools(include_sync: bool = True) -> list[Tool]:
     """The tool objects, in tools/list order."""
     specs = list(TOOLS)
-    if include_sync is None:
-        include_sync = _engine_has_sync()
     if include_sync:
         specs.append(SYNC_TOOL)
     tools: list[Tool] = []
@@ -841,7 +831,7 @@ def build_tools(include_sync: bool | None = None) -> list[Tool]:
     return tools
 
 
-def create_server(include_sync: bool | None = None) -> MCPServer:
+def create_server(include_sync: bool = True) -> MCPServer:
     """The MCP server object (used by :func:`main`, and by tests with an in-memory client)."""
     return MCPServer(
         SERVER_NAME,
@@ -852,10 +842,23 @@ def create_server(include_sync: bool | None = None) -> MCPServer:
     )
 
 
+def _warm_up(delay: float) -> None:
+    """Open the store in the background once the handshake is over, so the first call is fast.
+    A failure is left for the first tool call to report (it opens the store again)."""
+
+    def run() -> None:
+        time.sleep(delay)
+        with contextlib.suppress(Exception):
+            _store.get()
+
+    threading.Thread(target=run, name="backlog-warm-up", daemon=True).start()
+
+
 def main() -> int:
     """``backlog-git serve``: run the MCP server on stdio until the client closes it."""
     server = create_server()
     print(f"backlog-git {__version__}: MCP server running on stdio", file=sys.stderr, flush=True)
+    _warm_up(WARM_UP_DELAY)
     with contextlib.suppress(KeyboardInterrupt):
         server.run("stdio")
     return 0

@@ -33,15 +33,12 @@ class Entry:
     error: TaskFileError | None = None
     _record: dict[str, Any] | None = field(default=None, repr=False)
 
-    @property
-    def task(self) -> Task:
-        assert self.file is not None
-        return self.file.task
+    task: Task = field(default=None, repr=False)  # type: ignore[assignment]  # set when the file parses
+    uuid: str = field(init=False)
+    """The uuid the file name claims (also for a broken file)."""
 
-    @property
-    def uuid(self) -> str:
-        """The uuid the file name claims (also for a broken file)."""
-        return os.path.basename(self.path)[: -len(".md")]
+    def __post_init__(self) -> None:
+        self.uuid = os.path.basename(self.path)[: -len(".md")]
 
     def claimed_id(self) -> int | None:
         """For a broken file: the numeric id written in it, if one can be read."""
@@ -86,6 +83,7 @@ def parse_entry(path: str, raw: bytes) -> Entry:
 def _parse_into(entry: Entry) -> None:
     try:
         entry.file = parse(entry.raw, entry.path)
+        entry.task = entry.file.task
     except TaskFileError as exc:
         entry.error = exc
         return
@@ -97,6 +95,7 @@ def _parse_into(entry: Entry) -> None:
             "a task file is named after its uuid",
         )
         entry.file = None
+        entry.task = None  # type: ignore[assignment]
 
 
 class _Watcher:

@@ -46,7 +46,7 @@ def run_workers(repo: Path, tmp_path: Path, workers: int, adds: int, agents: boo
     time.sleep(0.3)  # let every worker import and open the store before they start together
     go.write_text("go")
     for proc in procs:
-        out, err = proc.communicate(timeout=120)
+        _, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
 
 

@@ -384,3 +384,14 @@ def test_registered_driver_command_runs(tmp_path: Path) -> None:
     result = taskfile.parse((repo / ".merge_file_a").read_bytes(), PATH)
     assert (result.task.priority, result.task.project) == ("H", "web")
     assert shutil.which("sh")
+
+
+def test_without_the_driver_git_would_leave_conflict_markers(edited: tuple[Path, Path, str]) -> None:
+    """The control for the tests above: the same merge with the driver unregistered is a text conflict."""
+    _one, two, task = edited
+    git(two, "config", "--remove-section", "merge.backlog")  # as in a fresh clone
+    proc = git_run(two, "merge", "--no-edit", "origin/main")
+    assert proc.returncode != 0
+    assert "CONFLICT" in proc.stdout, proc.stdout + proc.stderr
+    assert "<<<<<<<" in (two / task_path(task)).read_text()
+    git(two, "merge", "--abort")

@@ -294,11 +294,11 @@ def test_annotation_removed_on_one_side_only_is_removed() -> None:
     assert notes(merge(base, ours, theirs)) == ["second"]
 
 
-def test_annotation_removal_loses_against_a_concurrent_addition() -> None:
-    base = make(annotations=[ann(T0, "first")])
-    ours = make(annotations=[], modified=T1)
+def test_annotation_removal_is_kept_next_to_a_concurrent_addition() -> None:
+    base = make(annotations=[ann(T0, "first"), ann(T0, "second")])
+    ours = make(annotations=[ann(T0, "second")], modified=T1)
     theirs = make(annotations=[ann(T0, "first"), ann(T1, "more")], modified=T2)
-    assert notes(merge(base, ours, theirs)) == ["first", "more"]
+    assert notes(merge(base, ours, theirs)) == ["more"]
 
 
 # --- rule 6: the body -------------------------------------------------------------------------------------

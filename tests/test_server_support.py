@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import anyio
+import anyio.abc
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import CallToolResult
@@ -87,6 +89,7 @@ class Client:
         self.session = session
         self.repo = repo
         self.init = init
+        self.done: anyio.Event | None = None
 
     async def call(self, name: str, **arguments: Any) -> CallToolResult:
         return await self.session.call_tool(name, arguments)
@@ -158,6 +161,62 @@ async def serve(
             init = await session.initialize()
             await session.list_tools()  # so the client validates structured results against the schemas
             yield Client(session, repo, init)
+
+
+class ServerPool:
+    """Fresh repositories, each with a server that is started (and warmed up) while the previous test
+    runs: ``take()`` hands out a ready one and starts booting the next. Servers live in tasks of the
+    pool's task group, so each stdio connection is opened and closed by the same task."""
+
+    def __init__(self, group: anyio.abc.TaskGroup, root: Path, ahead: int = 2) -> None:
+        self.group = group
+        self.root = root
+        self.ahead = ahead
+        self.count = 0
+        self.send, self.receive = anyio.create_memory_object_stream[Any](max_buffer_size=ahead + 1)
+        self.running: list[anyio.Event] = []
+
+    def start_one(self) -> None:
+        self.count += 1
+        done = anyio.Event()
+        self.running.append(done)
+        self.group.start_soon(self._run, self.root / f"repo{self.count}", done)
+
+    async def _run(self, repo: Path, done: anyio.Event) -> None:
+        try:
+            async with serve(make_repo(repo)) as client:
+                client.done = done
+                await self.send.send(client)
+                await done.wait()
+        except Exception as exc:  # reported to the test that takes this server
+            await self.send.send(exc)
+
+    def prime(self) -> None:
+        for _ in range(self.ahead):
+            self.start_one()
+
+    async def take(self) -> Client:
+        self.start_one()
+        item = await self.receive.receive()
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    def close(self) -> None:
+        for done in self.running:
+            done.set()
+
+
+@asynccontextmanager
+async def server_pool(root: Path, ahead: int = 2) -> AsyncIterator[ServerPool]:
+    async with anyio.create_task_group() as group:
+        pool = ServerPool(group, root, ahead)
+        pool.prime()
+        try:
+            yield pool
+        finally:
+            pool.close()
+            group.cancel_scope.cancel()
 
 
 def run_cli(repo: Path, *args: str, stdin: str | None = None, env: Mapping[str, str] | None = None):

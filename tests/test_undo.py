@@ -252,3 +252,24 @@ def test_undo_skips_undone_and_goes_further_back(repo: Path, backlog: Backlog) -
         assert sorted(t["description"] for t in backlog.list()) == expected
     ops = git(repo, "log", "--format=%(trailers:key=Backlog-Op,valueonly)", "-6").split()
     assert ops == ["undo", "undo", "undo", "add", "add", "add"]
+
+
+def test_agent_undo_chain_across_restarts_on_its_branch(repo: Path, open_backlog: Opener) -> None:
+    agent_env = {"BACKLOG_AGENT_ID": "a1"}
+    main_tip = git(repo, "rev-parse", "main")
+    add(open_backlog(env=agent_env), "agent chain")
+    open_backlog(env=agent_env).modify("1", changes={"priority": "H"})
+    open_backlog(env=agent_env).done("1")
+    reader = open_backlog()
+    states = []
+    for _ in range(3):
+        open_backlog(env=agent_env).undo()
+        assert trailers(repo, "backlog/a1")["Backlog-Op"] == ["undo"]
+        states.append([(t["status"], t.get("priority")) for t in reader.list("status:pending")])
+    assert states == [[("pending", "H")], [("pending", None)], []]
+    with pytest.raises(NothingToUndo):
+        open_backlog(env=agent_env).undo()
+    assert git(repo, "rev-parse", "main") == main_tip
+    assert int(git(repo, "rev-list", "--count", "main..backlog/a1")) == 6
+    assert status(repo) == ""
+    assert add(open_backlog(env=agent_env), "next")["id"] == 2

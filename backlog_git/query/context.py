@@ -94,9 +94,7 @@ class QueryContext:
                 candidates = (self.tasks[u] for u in self.index.with_depends if u in self.tasks)
             else:
                 candidates = (t for t in self.tasks.values() if t.depends)
-            self._blocking = frozenset(
-                dep for task in candidates if task.status == "pending" for dep in task.depends
-            )
+            self._blocking = frozenset(dep for task in candidates if task.status == "pending" for dep in task.depends)
         return self._blocking
 
     def is_blocking(self, task: Task) -> bool:
@@ -117,8 +115,6 @@ class QueryContext:
         """The task's urgency, computed once per context (by uuid)."""
         value = self._urgency.get(task.uuid)
         if value is None:
-            from backlog_git.query.urgency import compute_urgency
-
             value = self._urgency[task.uuid] = compute_urgency(task, self)
         return value
 
@@ -164,3 +160,6 @@ def _period(name: str, now: datetime) -> tuple[datetime, datetime]:
         start = today.replace(month=1, day=1)
         return local_midnight(start), local_midnight(start.replace(year=start.year + 1))
     raise KeyError(name)
+
+
+from backlog_git.query.urgency import compute_urgency  # noqa: E402  (urgency needs QueryContext only for typing)

@@ -318,7 +318,7 @@ def resolve_date(text: str, now: datetime | None = None) -> datetime:
             raise DateError(str(error).replace(f"'{cleaned}'", f"'{text}'", 1)) from None
         raise
     except (OverflowError, ValueError):
-        raise DateError(f"Invalid date: \"{text}\" is out of range. Accepted forms: {ACCEPTED_FORMS}.") from None
+        raise DateError(f'Invalid date: "{text}" is out of range. Accepted forms: {ACCEPTED_FORMS}.') from None
 
 
 def _tz_key() -> tuple[object, ...]:

@@ -77,9 +77,9 @@ def _comparable(value: Any) -> Any:
 def sort_tasks(tasks: list[Task], ctx: QueryContext, spec: str | None = None) -> list[Task]:
     """A new list of ``tasks`` in the order of ``spec`` (default: urgency descending, then id)."""
     if spec is None or not spec.strip():
-        keys = [("urgency", True), ("id", False)]
-    else:
-        keys = [*parse_sort(spec), ("id", False)]
+        score = ctx.urgency
+        return sorted(tasks, key=lambda t: (-score(t), t.id, t.uuid))
+    keys = [*parse_sort(spec), ("id", False)]
     result = sorted(tasks, key=lambda t: t.uuid)
     for name, descending in reversed(keys):
         read = _reader(name, ctx)

@@ -179,4 +179,3 @@ def next_due(template: Task, after: datetime) -> datetime | None:
     period = parse_recur(template.recur)
     due = _occurrence(period, template.due, _first_after(period, template.due, after))
     return None if due == _END_OF_TIME else due
-

@@ -93,6 +93,5 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
         out.append(ch)
         i += 1
     raise FilterError(
-        f"Unterminated quote {quote} at position {start + 1}: expected a closing {quote} before the end of "
-        "the filter."
+        f"Unterminated quote {quote} at position {start + 1}: expected a closing {quote} before the end of the filter."
     )

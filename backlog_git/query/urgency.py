@@ -13,9 +13,12 @@ The result is rounded half-up to 4 decimals, as the original's ``Math.round(u * 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from backlog_git.model import Task
-from backlog_git.query.context import QueryContext
+
+if TYPE_CHECKING:
+    from backlog_git.query.context import QueryContext
 
 __all__ = ["DUE_COEFFICIENT", "due_factor", "urgency"]
 
@@ -44,7 +47,7 @@ def due_factor(days_overdue: float) -> float:
 def compute_urgency(task: Task, ctx: QueryContext) -> float:
     """The urgency of ``task`` in ``ctx`` (uncached; use :func:`urgency` or ``ctx.urgency``)."""
     now = ctx.now
-    value = PRIORITY.get(task.priority or "", 0.0)
+    value = PRIORITY[task.priority] if task.priority else 0.0
     if task.start is not None:
         value += STARTED
     if task.project:
@@ -55,7 +58,7 @@ def compute_urgency(task: Task, ctx: QueryContext) -> float:
         value += ANNOTATION * min(len(task.annotations), 3)
     if task.depends and ctx.is_blocked(task):
         value += BLOCKED
-    if ctx.is_blocking(task):
+    if task.uuid in ctx.blocking_uuids and ctx.is_blocking(task):
         value += BLOCKING
     if task.due is not None:
         value += DUE_COEFFICIENT * due_factor((now - task.due).total_seconds() / DAY)

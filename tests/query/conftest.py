@@ -24,9 +24,7 @@ def make_task(description: str = "task", **fields: Any) -> Task:
     fields.setdefault("uuid", str(uuidlib.uuid4()))
     fields.setdefault("entry", NOW - timedelta(days=1))
     fields.setdefault("modified", NOW - timedelta(days=1))
-    annotations = [
-        Annotation(entry=NOW, description=note) if isinstance(note, str) else note for note in notes
-    ]
+    annotations = [Annotation(entry=NOW, description=note) if isinstance(note, str) else note for note in notes]
     return Task(id=number, description=description, annotations=annotations, **fields)
 
 
