@@ -15,6 +15,7 @@ import os
 import random
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -166,7 +167,8 @@ def _driver_cost(repo: Path, runs: int = 10) -> float:
 
         def once() -> None:
             ours.write_bytes(data.replace(b"status:", b"project: q9\nstatus:", 1))
-            subprocess.run(["backlog-git", "merge-driver", str(base), str(ours), str(theirs), str(path)], check=True)
+            subprocess.run([sys.executable, "-m", "backlog_git", "merge-driver", str(base), str(ours), str(theirs), str(path)],
+                           check=True)
 
         return _median_ms(once, runs)
 

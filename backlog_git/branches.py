@@ -16,23 +16,12 @@ from typing import Any
 
 import pygit2
 
+from .driver import COUNTER_NAME, merge_counter
 from .gitstore import GitStore
 from .merge import merge_task_bytes
 from .view import SHARD_RE, Entry, WorkingView, parse_entry
 
 AGENT_PREFIX = "backlog/"
-COUNTER_NAME = "next-id"
-
-
-def merge_counter(*values: bytes | None) -> bytes:
-    """The id counter merges by maximum: ids handed out anywhere are never handed out again."""
-    numbers = []
-    for value in values:
-        try:
-            numbers.append(int((value or b"0").decode().strip() or "0"))
-        except ValueError:
-            continue
-    return f"{max(numbers, default=1)}\n".encode()
 
 
 def merge_file(
@@ -60,6 +49,7 @@ def merge_file(
 @dataclass
 class _BranchDiff:
     key: tuple[Any, Any]
+    tip: pygit2.Oid
     changes: list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]] = field(default_factory=list)
 
 
@@ -71,6 +61,7 @@ class AgentOverlay:
         self.prefix = prefix
         self._diffs: dict[str, _BranchDiff] = {}
         self._memo: dict[tuple[Any, ...], tuple[bytes | None, str]] = {}
+        self._pairs: dict[tuple[Any, ...], Any] = {}
         self.counter: bytes | None = None
 
     def pending_branches(self) -> dict[str, pygit2.Oid]:
@@ -81,6 +72,10 @@ class AgentOverlay:
             for name, tip in sorted(self.git.branch_tips(AGENT_PREFIX).items())
             if not self.git.is_ancestor(tip, head)
         }
+
+    def tips_key(self) -> tuple[Any, ...]:
+        """What the overlay depends on in git: the checked-out tip and every agent branch tip."""
+        return (self.git.head_oid(), tuple(sorted(self.git.branch_tips(AGENT_PREFIX).items())))
 
     def diffs(self) -> dict[str, _BranchDiff]:
         head = self.git.head_oid()
@@ -95,19 +90,58 @@ class AgentOverlay:
                 continue
             base = self.git.merge_base(head, tip) if head is not None else None
             changes = [] if base == tip else self.git.tree_diff(base, tip, self.prefix)
-            self._diffs[name] = _BranchDiff(key, changes)
+            self._diffs[name] = _BranchDiff(key, tip, changes)
         return {name: self._diffs[name] for name in sorted(self._diffs)}
 
     def merged(self, current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
-        """Every path some agent branch changed, merged over ``current`` (path → bytes or None)."""
-        result: dict[str, bytes | None] = {}
-        writers: dict[str, str] = {}  # who made each merged path's content so far (names the "ours" side)
-        for name, diff in self.diffs().items():
+        """Every path some agent branch changed, merged over ``current`` (path → bytes or None).
+
+        Where several branches changed a path, they are folded in ancestry order, and each later one
+        is merged against the path's version at its merge base with the previous contributor (an
+        agent that edited another agent's task has that agent's tip among its ancestors), so no
+        branch is merged against a stale base."""
+        diffs = self.diffs()
+        by_path: dict[str, list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]]] = {}
+        for name, diff in diffs.items():
             for path, base_oid, tip_oid in diff.changes:
-                ours = result[path] if path in result else current.get(path)
-                ours_label = writers.get(path, "checked-out branch")
-                result[path], writers[path] = self._merge_cached(path, base_oid, ours, tip_oid, ours_label, name)
+                by_path.setdefault(path, []).append((name, base_oid, tip_oid))
+        result: dict[str, bytes | None] = {}
+        for path, contributions in by_path.items():
+            acc = current.get(path)
+            label = "checked-out branch"
+            previous: str | None = None
+            for name, base_oid, tip_oid in self._in_ancestry_order(contributions, diffs):
+                if previous is not None:
+                    base_oid = self._blob_at_merge_base(path, diffs[previous].tip, diffs[name].tip)
+                acc, label = self._merge_cached(path, base_oid, acc, tip_oid, label, name)
+                previous = name
+            result[path] = acc
         return result
+
+    def _in_ancestry_order(
+        self, contributions: list[tuple[str, Any, Any]], diffs: Mapping[str, _BranchDiff]
+    ) -> list[tuple[str, Any, Any]]:
+        if len(contributions) == 1:
+            return contributions
+        tips = {name: diffs[name].tip for name, _, _ in contributions}
+
+        def ancestors(name: str) -> int:
+            return sum(1 for other, tip in tips.items() if other != name and self._ancestor(tip, tips[name]))
+
+        return sorted(contributions, key=lambda c: (ancestors(c[0]), c[0]))
+
+    def _ancestor(self, a: pygit2.Oid, b: pygit2.Oid) -> bool:
+        key = ("anc", a, b)
+        if key not in self._pairs:
+            self._pairs[key] = self.git.is_ancestor(a, b)
+        return bool(self._pairs[key])
+
+    def _blob_at_merge_base(self, path: str, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+        key = ("base", a, b)
+        if key not in self._pairs:
+            self._pairs[key] = self.git.merge_base(a, b)
+        base = self._pairs[key]
+        return None if base is None else self.git.blob_id_at(base, path)
 
     def _merge_cached(
         self,
@@ -150,11 +184,21 @@ class MergedView:
         self.counter: bytes | None = None
         self.broken_paths: set[str] = set()
         self.max_id = 0
+        self._tips: tuple[Any, ...] | None = None
+        self.merged_all: dict[str, bytes | None] = {}
+        """Every store path (all namespaces) the unmerged agent branches changed, merged."""
+        self.pending_tips: list[pygit2.Oid] = []
 
     def refresh(self) -> tuple[list[Entry], list[Entry]]:
         w_removed, w_changed = self.working.refresh()
+        tips = self.overlay.tips_key()
+        if tips == self._tips and not w_removed and not w_changed:
+            return [], []  # nothing moved: the merged view is still right
+        self._tips = tips
         merged = self.overlay.merged(_ContentsOf(self.working))
-        self.counter = merged.pop(f"{self.ns_dir}/{COUNTER_NAME}", None)
+        self.merged_all = merged
+        self.pending_tips = [d.tip for d in self.overlay.diffs().values() if d.changes]
+        self.counter = merged.get(f"{self.ns_dir}/{COUNTER_NAME}")
         merged = {p: d for p, d in merged.items() if _is_task_path(p, self.ns_dir)}
         affected = {e.path for e in w_removed} | {e.path for e in w_changed} | set(merged) | self._overlay_paths
         self._overlay_paths = set(merged)

@@ -12,8 +12,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .branches import COUNTER_NAME, merge_counter
-from .merge import merge_task_bytes
+COUNTER_NAME = "next-id"
+
+
+def merge_counter(*values: bytes | None) -> bytes:
+    """The id counter merges by maximum: ids handed out anywhere are never handed out again."""
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(int((value or b"0").decode().strip() or "0"))
+        except ValueError:
+            continue
+    return f"{max(numbers, default=1)}\n".encode()
 
 
 def main(base: str, ours: str, theirs: str, path: str) -> int:
@@ -25,6 +35,8 @@ def main(base: str, ours: str, theirs: str, path: str) -> int:
         proc = subprocess.run(["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", ours, base, theirs],
                               check=False)
         return 0 if proc.returncode == 0 else 1
+    from .merge import merge_task_bytes
+
     result = merge_task_bytes(base_data or None, ours_data, theirs_data, path=path)
     Path(ours).write_bytes(result.data)
     if result.failed:

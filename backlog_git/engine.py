@@ -46,7 +46,7 @@ from .query import (
 from .taskfile import TaskFile, TaskFileError, dump, parse
 from .branches import AGENT_PREFIX, AgentOverlay, MergedView, merge_counter, merge_file
 from .errors import RepositoryError
-from .view import Entry, WorkingView, read_entry
+from .view import Entry, WorkingView, parse_entry
 
 STORE_DIR = configmod.STORE_DIR
 COUNTER_FILE = "next-id"
@@ -103,7 +103,7 @@ class Backlog:
         self.ns_dir = f"{STORE_DIR}/{self.namespace}"
         self.writer = store.agent_id or configmod.default_writer()
         self.agent_ref = f"refs/heads/{AGENT_PREFIX}{store.agent_id}" if store.agent_id else None
-        self._view = MergedView(WorkingView(self.git.workdir, self.ns_dir), AgentOverlay(self.git, self.ns_dir))
+        self._view = MergedView(WorkingView(self.git.workdir, self.ns_dir), AgentOverlay(self.git, STORE_DIR))
         self._index = TaskIndex.build([])
         self._lock = threading.RLock()
 
@@ -374,8 +374,16 @@ class Backlog:
         return self.git.check_writable()
 
     def _commit(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
+        """Commit what the operation wrote. While agent branches are unmerged, the commit is also a
+        merge of them (its tree holds the merged view the operation was computed from), so every
+        later merge has a true common ancestor; on the checked-out branch that integrates them."""
+        view = self._view
+        seen = list(view.pending_tips)
+        merged = {**view.merged_all, **files} if seen else dict(files)
         if ref == self.agent_ref:
-            return self.git.commit_on_agent_branch(ref, files, message)
+            return self.git.commit_on_agent_branch(ref, merged, message, seen)
+        if seen:
+            return self.git.merge_into_branch(ref, seen, merged, message)
         return self.git.commit_worktree_files(files, message, ref=ref)
 
     def _subject(self, change: _Change) -> str:
@@ -864,7 +872,11 @@ class Backlog:
         children = [e.task for e in self._view.by_uuid.values() if e.task.parent == template.uuid]
         children += [t for t in change.touched.values() if t.parent == template.uuid]
         merged = {t.uuid: t for t in children}
-        for due in plan_instances(template, list(merged.values()), now):
+        try:
+            dues = plan_instances(template, list(merged.values()), now)
+        except ValueError as exc:  # a hand-edited template with a pattern that does not parse
+            raise InvalidInput(f"Task {template.id} (recurring template): {exc}") from None
+        for due in dues:
             instance = Task(
                 uuid=str(uuidlib.uuid4()),
                 id=self._next_id(change),
@@ -922,10 +934,30 @@ class Backlog:
         return self._mutate("archive", build)
 
     def archive_list(self) -> list[str]:
-        base = self.git.workdir / self.ns_dir / ARCHIVE_DIR
-        if not base.is_dir():
-            return []
-        return sorted(f"{ARCHIVE_DIR}/{p.name}" for p in base.iterdir() if SEGMENT_RE.match(p.name))
+        """Archive segments (quarters), from the working tree and the unmerged agent branches."""
+        with self._lock:
+            self._refresh()
+            return sorted(f"{ARCHIVE_DIR}/{name}" for name in self._archive_files())
+
+    def _archive_files(self) -> dict[str, dict[str, bytes]]:
+        """Archived task files by segment: the working tree's, overlaid by the agent branches'."""
+        root = self.git.workdir / self.ns_dir / ARCHIVE_DIR
+        prefix = f"{self.ns_dir}/{ARCHIVE_DIR}/"
+        files: dict[str, bytes | None] = {}
+        if root.is_dir():
+            for path in root.glob("*/*/*.md"):
+                files[str(path.relative_to(self.git.workdir))] = None  # read lazily below
+        files.update({p: d for p, d in self._view.merged_all.items() if p.startswith(prefix)})
+        segments: dict[str, dict[str, bytes]] = {}
+        for path, data in files.items():
+            segment = path[len(prefix) :].split("/", 1)[0]
+            if not SEGMENT_RE.match(segment):
+                continue
+            if data is None and path not in self._view.merged_all:
+                data = _read_current(self.git.workdir / path)
+            if data is not None:
+                segments.setdefault(segment, {})[path] = data
+        return segments
 
     def archive_load(self, segment: str) -> list[dict[str, Any]]:
         name = str(segment).strip()
@@ -936,14 +968,15 @@ class Backlog:
             raise InvalidInput(
                 f"Invalid archive segment name '{segment}'. Use a quarter like 2026-Q1 (see task_archive_list)."
             )
-        base = self.git.workdir / self.ns_dir / ARCHIVE_DIR / name
-        if not base.is_dir():
-            raise NotFound(f"Archive segment '{segment}' not found. Available: {', '.join(self.archive_list()) or 'none'}.")
+        with self._lock:
+            self._refresh()
+            segments = self._archive_files()
+        if name not in segments:
+            available = ", ".join(f"{ARCHIVE_DIR}/{s}" for s in sorted(segments)) or "none"
+            raise NotFound(f"Archive segment '{segment}' not found. Available: {available}.")
         records = []
-        for path in sorted(base.glob("*/*.md")):
-            entry = read_entry(self.git.workdir, str(path.relative_to(self.git.workdir)))
-            if entry is None:
-                continue
+        for path, data in sorted(segments[name].items()):
+            entry = parse_entry(path, data)
             if entry.error is not None:
                 raise BrokenTaskFile(str(entry.error))
             records.append(entry.record())
@@ -974,25 +1007,31 @@ class Backlog:
 
     def _undo_target(self, branch: str) -> CommitInfo:
         undone: set[str] = set()
+        candidates: list[CommitInfo] = []  # mine, not undone, all of the newest second seen so far
         for commit in self.git.log(branch):
+            if candidates and commit.time < candidates[0].time:
+                break  # an undo is never older than what it undoes
             if commit.trailer("Backlog-Agent") != self.writer:
                 continue
             if commit.trailer("Backlog-Namespace") not in (None, self.namespace):
                 continue
             op = commit.trailer("Backlog-Op")
-            if op is None:
-                continue
             if op == "undo":
                 undone.update(commit.trailers.get("Backlog-Undoes", []))
-            elif commit.sha not in undone:
-                return commit
+            elif op not in (None, "sync", "init") and commit.sha not in undone:
+                candidates.append(commit)
+        candidates = [c for c in candidates if c.sha not in undone]
+        for candidate in candidates:  # within one second, the one no other candidate descends from
+            if not any(o is not candidate and self.git.is_ancestor(candidate.sha, o.sha) for o in candidates):
+                return candidate
         raise NothingToUndo(f"Nothing to undo: {self.writer} has no operation left that is not undone.")
 
     def _revert_files(self, target: CommitInfo) -> dict[str, bytes | None]:
         files: dict[str, bytes | None] = {}
+        own = {u + ".md" for u in target.trailers.get("Backlog-Task", [])}
         for path, before, after in self.git.changed_paths(target.sha, self.ns_dir):
-            if path == self.counter_path:
-                continue  # ids are never handed out twice, so the counter never goes back
+            if path.rsplit("/", 1)[-1] not in own:
+                continue  # the counter never goes back; paths merged in from other writers are theirs
             current = self._view.raw(path) if path in self._view.entries else _read_current(self.git.workdir / path)
             if current == after:
                 files[path] = before
@@ -1053,7 +1092,7 @@ class Backlog:
             for commit in self.git.log(f"refs/heads/{AGENT_PREFIX}{name}"):
                 if base is not None and self.git.is_ancestor(commit.sha, base):
                     break
-                if commit.trailer("Backlog-Op"):
+                if commit.trailer("Backlog-Op") and commit.trailer("Backlog-Agent") == name:
                     ops.append(commit.subject)
             parts.append(f"{name} ({len(ops)} op{'s' if len(ops) != 1 else ''})")
             lines.append(f"{name}:")
@@ -1325,3 +1364,10 @@ class _TaskMap(Mapping[str, Task]):
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.get(key)
+        return default if entry is None else entry.task
+
+    def values(self) -> list[Task]:  # type: ignore[override]
+        return [entry.task for entry in self._entries.values()]

@@ -264,13 +264,17 @@ class GitStore:
         """Rewrite only the trees along the changed paths (cheap at 10,000+ files when sharded)."""
         builder = self.repo.TreeBuilder(tree) if tree is not None else self.repo.TreeBuilder()
         nested: dict[str, dict[tuple[str, ...], pygit2.Oid | None]] = {}
+        changed = False
         for parts, oid in changes.items():
             if len(parts) == 1:
+                existing = builder.get(parts[0])
                 if oid is None:
-                    if builder.get(parts[0]) is not None:
+                    if existing is not None:
                         builder.remove(parts[0])
-                else:
+                        changed = True
+                elif existing is None or existing.id != oid:
                     builder.insert(parts[0], oid, FileMode.BLOB)
+                    changed = True
             else:
                 nested.setdefault(parts[0], {})[parts[1:]] = oid
         for name, sub_changes in nested.items():
@@ -280,10 +284,14 @@ class GitStore:
             if new_sub is None:
                 if builder.get(name) is not None:
                     builder.remove(name)
-            else:
+                    changed = True
+            elif entry is None or entry.id != new_sub:
                 builder.insert(name, new_sub, FileMode.TREE)
+                changed = True
         if len(builder) == 0:
             return None
+        if not changed and tree is not None:
+            return tree.id  # untouched subtrees are not rewritten
         return builder.write()
 
     def _update_index(self, files: Mapping[str, bytes | None]) -> None:
@@ -353,6 +361,9 @@ class GitStore:
         oid = self.tip(ref)
         if oid is None:
             return
+        # TIME alone is wrong for commits made within one second (equal commit times): libgit2 then
+        # yields ancestors before descendants (a repo's root right after its tip), which made undo
+        # miss its own earlier undo commits. TOPOLOGICAL guarantees children before parents.
         for commit in self.repo.walk(oid, SortMode.TOPOLOGICAL | SortMode.TIME):
             yield _commit_info(commit)
 
@@ -457,27 +468,55 @@ class GitStore:
     def blob(self, oid: pygit2.Oid | None) -> bytes | None:
         return None if oid is None else self.repo[oid].data
 
-    def commit_on_agent_branch(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
+    def commit_on_agent_branch(
+        self, ref: str, files: Mapping[str, bytes | None], message: str, seen: list[pygit2.Oid] = ()  # type: ignore[assignment]
+    ) -> str:
         """Commit at the object level on an agent branch (no index, no working tree).
 
-        A branch that is missing or already merged into the checked-out branch restarts from the
-        checked-out tip (a fast-forward), so agents always build on what the reviewer has merged.
+        The commit merges everything the writer saw: its parents are the branch tip (or the
+        checked-out tip when the branch is missing or already merged: a fast-forward), the
+        checked-out tip if it moved on, and the ``seen`` agent tips; ``files`` must hold the merged
+        contents of every store path those branches changed, so the tree is their true merge and
+        later merges find real common ancestors.
         """
         blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
         signature = self._signature()
         for attempt in range(_CAS_ATTEMPTS):
             tip = self.tip(ref)
             head = self.head_oid()
-            parent = tip
-            if head is not None and (tip is None or self.is_ancestor(tip, head)):
-                parent = head
-            base_tree = self.repo[parent].peel(pygit2.Tree) if parent is not None else None
+            parents = self._merge_parents(tip, head, seen)
+            if head is not None:
+                base_tree = self.repo[head].peel(pygit2.Tree)
+            else:
+                base_tree = self.repo[parents[0]].peel(pygit2.Tree) if parents else None
             tree = self._updated_tree(base_tree, blobs)
-            new = self.repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
+            new = self.repo.create_commit(None, signature, signature, message, tree, parents)
             if self._swap_ref(ref, tip, new, message):
                 return str(new)
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
+
+    def _merge_parents(
+        self, tip: pygit2.Oid | None, head: pygit2.Oid | None, seen: list[pygit2.Oid]
+    ) -> list[pygit2.Oid]:
+        own_unmerged = tip is not None and not self.is_ancestor(tip, head)
+        parents: list[pygit2.Oid] = []
+        for candidate in ([tip] if own_unmerged else []) + [head, *seen]:
+            if candidate is None or candidate in parents:
+                continue
+            if any(self.is_ancestor(candidate, p) for p in parents):
+                continue
+            parents = [p for p in parents if not self.is_ancestor(p, candidate)] + [candidate]
+        if own_unmerged and tip in parents:
+            parents.remove(tip)
+            parents.insert(0, tip)  # first parent: the writer's own previous operation
+        return parents
+
+    def blob_id_at(self, commit: pygit2.Oid, path: str) -> pygit2.Oid | None:
+        try:
+            return self.repo[commit].peel(pygit2.Tree)[path].id
+        except KeyError:
+            return None
 
     def merge_into_branch(
         self, ref: str, others: list[pygit2.Oid], files: Mapping[str, bytes | None], message: str

@@ -11,10 +11,12 @@ Guarantees (property-tested in ``tests/test_merge_props.py``):
   explicit labels each side is named by something in it (its ``modified`` time), so the result does not
   depend on the argument order either.
 * **Idempotent.** ``merge(b, x, x) == x``, and merging a result ``r`` again with either input changes nothing
-  (``merge(b, r, x) == r``).
+  (``merge(b, r, x) == r``, with the same labels), short of the ambiguous-alignment case in rule 6.
 * **Nothing lost.** A value that either side set and the result does not hold is recorded in a conflict
   annotation; tag and dependency additions are kept; clashing body hunks keep both versions.
-* **Always valid.** The output parses; an input that does not parse never leaks into the front-matter.
+* **Always valid.** The output parses; an input that does not parse never leaks into the front-matter. As a
+  last guard the output is parsed again before it is returned; should that ever fail, the merge reports
+  ``failed`` and returns ``ours`` rather than a broken file.
 
 Rules, field by field (``base`` is the common ancestor; ``None`` or an empty file is an add/add merge and
 counts as a base with every field unset and an empty body; a base whose uuid differs from the sides' is
@@ -27,9 +29,11 @@ treated the same way):
    Values are compared by a canonical rendering, so ``1`` and ``true`` differ.
 3. **Both sides changed a value differently**: one rule per field picks the winner, and the other value is
    kept as an annotation ``merge: FIELD was LOST (LOSER-LABEL), kept KEPT (WINNER-LABEL)``, dated with the
-   merged ``modified`` time (never the clock, so merging is reproducible):
+   merged ``modified`` time (never the clock, so merging is reproducible). A loss already recorded on the
+   task (same field, lost value and loser label) is not recorded twice, so re-merging adds nothing:
 
-   * ``modified``: the later time, and no annotation (it is bookkeeping, every concurrent edit changes it).
+   * ``modified``: the later of the two, and no annotation (it is bookkeeping: every concurrent edit
+     changes it).
    * ``status``: the more *active* status wins, ``pending > recurring > completed > deleted``. Open beats
      closed because a task that is wrongly kept open is seen and closed again, while a reopen that loses
      would silently hide the reason someone reopened it; completion beats deletion because it records work
@@ -47,11 +51,14 @@ treated the same way):
 4. **Sets** (``tags``, ``depends``): if only one side changed the list, that side's list as it is;
    otherwise a three-way set merge: base items that neither side removed, in base order, then every item
    either side added, sorted. A removal on one side wins over the other side keeping the item (that is an
-   edit against no edit); nothing added is lost.
-5. **Annotations**: if only one side changed the list, that side's list; otherwise the union by
-   ``(entry, description)``, sorted by entry then description (a removal loses against a concurrent change
-   of the list: annotations are never lost). Conflict annotations are added to this list, which is then
-   sorted.
+   edit against no edit); nothing added is lost. The ``merge-conflict`` tag, when rule 6 or 7 requires it,
+   counts as an addition.
+5. **Annotations**: if only one side changed the list, that side's list; otherwise a three-way set merge
+   keyed by ``(entry, description)``: every note either side added is kept (the union of new notes), a
+   note either side removed (denotate) stays removed, and the list is sorted by entry then description.
+   (A plain union would resurrect removed notes and could not be idempotent: if each side removes a
+   different note the union equals the base, and re-merging it with one side would remove the note again.)
+   Conflict annotations are added to this list, which is then sorted.
 6. **Body** (the spec, markdown): a three-way merge by lines (diff3 over ``difflib.SequenceMatcher`` matching
    blocks): hunks changed on one side take that side, identical changes are taken once, and a hunk that
    both sides changed differently keeps both versions between HTML comment markers::
@@ -64,13 +71,23 @@ treated the same way):
        <!-- merge: end of conflict -->
 
    The versions are ordered by their text (not by side), their common leading and trailing lines are left
-   outside the markers, and the task gets the tag ``merge-conflict`` so people can find it. Markdown stays
-   valid (the markers render as nothing) and no git ``<<<<<<<`` marker is ever written. A hunk where one side
-   is a marked conflict and the other side is one of the versions in it (merging a result again) resolves
-   to the marked side, which makes re-merging idempotent.
+   outside the markers, and the task gets the tag ``merge-conflict`` so people can find it; the tag is
+   (re)added whenever the merged body still holds such a block. Markdown stays valid (the markers render as
+   nothing) and no git ``<<<<<<<`` marker is ever written. Further details:
+
+   * blocks this module wrote (conflicts, kept unreadable versions) are single tokens for the diff, so an
+     alignment never cuts through one;
+   * a hunk where one side is the other plus blocks this module wrote (a conflict holding the other side's
+     text, a kept unreadable version) resolves to the side with the blocks: merging a result again with one
+     of its inputs changes nothing;
+   * where there is no base text (both sides inserted at the same place) and one insertion is the other
+     with lines added before or after it, the longer one is taken: it holds both, so it is not a clash;
+   * with repeated lines the alignment can be ambiguous; a re-merge then may repeat an inserted line (as a
+     line merge in git may), but never drops one.
 7. **Unparseable input** (conflict markers, broken YAML, invalid fields): if exactly one side parses, the
-   result is that side, plus the other side's raw text appended to the body in a fenced block with a note
-   naming the label and the parse error, plus the tag ``merge-conflict``. If neither side parses, the result
+   result is that side, plus the other side's raw text appended to the body in a fenced block (a backtick
+   fence longer than any run in the text) after an HTML comment naming the label and the parse error, plus
+   the tag ``merge-conflict``; a block already there is not added again. If neither side parses, the result
    is ``ours`` unchanged and ``MergeResult.failed`` is set, so the git driver exits non-zero and git reports
    a conflict. An unparseable base counts as no base.
 
@@ -102,7 +119,6 @@ BODY = "body"
 FILE = "file"
 
 STATUS_RANK = {"deleted": 0, "completed": 1, "recurring": 2, "pending": 3}
-SET_FIELDS = ("tags", "depends")
 SINGLE_FIELDS = tuple(
     name for name in taskfile.FIELD_ORDER if name not in ("uuid", "tags", "depends", "annotations", "modified")
 )
@@ -141,7 +157,8 @@ class Conflict:
 
 @dataclass(frozen=True)
 class MergeResult:
-    """The merged file. ``failed`` is set only when neither side parses (``data`` is then ``ours``)."""
+    """The merged file. ``failed``: neither side parses, or (a bug) the output would not; ``data`` is then
+    ``ours`` unchanged and ``errors`` says why, so a git driver exits non-zero and git reports a conflict."""
 
     data: bytes
     conflicts: list[Conflict] = field(default_factory=list)
@@ -183,25 +200,28 @@ def merge_task_bytes(
     if ours == theirs:
         return _unchanged(ours, parsed_ours)
     parsed_theirs = _try_parse(theirs, where)
-    if isinstance(parsed_ours, TaskFileError) and isinstance(parsed_theirs, TaskFileError):
-        return MergeResult(ours, [], failed=True, errors=[str(parsed_ours), str(parsed_theirs)])
-    if isinstance(parsed_theirs, TaskFileError):
-        assert not isinstance(parsed_ours, TaskFileError)
-        base_tags = _get(_usable_task(base, where, parsed_ours), "tags", [])
-        return _keep_readable(ours, parsed_ours, base_tags, theirs, parsed_theirs, theirs_label)
-    if isinstance(parsed_ours, TaskFileError):
-        base_tags = _get(_usable_task(base, where, parsed_theirs), "tags", [])
-        return _keep_readable(theirs, parsed_theirs, base_tags, ours, parsed_ours, ours_label)
+    if isinstance(parsed_ours, TaskFileError) or isinstance(parsed_theirs, TaskFileError):
+        return _merge_unreadable(base, (ours, parsed_ours, ours_label), (theirs, parsed_theirs, theirs_label),
+                                 where)
     _check_same_task(parsed_ours, parsed_theirs)
-    parsed_base = _usable_base(base, where, parsed_ours)
-    if parsed_base is not None and base == ours:
+    if base == ours:
         return MergeResult(theirs)
-    if parsed_base is not None and base == theirs:
+    if base == theirs:
         return MergeResult(ours)
     merged, conflicts = merge_tasks(
-        parsed_base, parsed_ours, parsed_theirs, ours_label=ours_label, theirs_label=theirs_label
+        _usable_base(base, where, parsed_ours), parsed_ours, parsed_theirs,
+        ours_label=ours_label, theirs_label=theirs_label,
     )
-    return MergeResult(taskfile.dump(merged.task, merged.body), conflicts)
+    return _checked(taskfile.dump(merged.task, merged.body), conflicts, ours, where)
+
+
+def _checked(data: bytes, conflicts: list[Conflict], ours: bytes, path: str) -> MergeResult:
+    """The last guard of "never emit a broken file": output that does not read back is a failed merge."""
+    try:
+        taskfile.parse(data, path)
+    except TaskFileError as exc:
+        return MergeResult(ours, conflicts, failed=True, errors=[f"merged output does not parse: {exc}"])
+    return MergeResult(data, conflicts)
 
 
 def merge_tasks(
@@ -299,7 +319,24 @@ def _check_same_task(ours: TaskFile, theirs: TaskFile) -> None:
         )
 
 
+_Version = tuple[bytes, "TaskFile | TaskFileError", "str | None"]
+
+
+def _merge_unreadable(base: bytes | None, ours: _Version, theirs: _Version, path: str) -> MergeResult:
+    """Rule 7: at least one side does not parse."""
+    ours_parsed, theirs_parsed = ours[1], theirs[1]
+    if isinstance(ours_parsed, TaskFileError) and isinstance(theirs_parsed, TaskFileError):
+        return MergeResult(ours[0], [], failed=True, errors=[str(ours_parsed), str(theirs_parsed)])
+    good, bad = (theirs, ours) if isinstance(ours_parsed, TaskFileError) else (ours, theirs)
+    good_raw, good_parsed, _ = good
+    bad_raw, error, bad_label = bad
+    assert isinstance(good_parsed, TaskFile) and isinstance(error, TaskFileError)
+    base_tags = _get(_usable_task(base, path, good_parsed), "tags", [])
+    return _keep_readable(path, good_raw, good_parsed, base_tags, bad_raw, error, bad_label)
+
+
 def _keep_readable(
+    path: str,
     good_raw: bytes,
     good: TaskFile,
     base_tags: list[str],
@@ -323,7 +360,7 @@ def _keep_readable(
     body = good.body if has_block else _append_block(good.body, block)
     tags = _merge_set(base_tags, good.task.tags, good.task.tags, (CONFLICT_TAG,))
     task = _rebuilt(good.task, tags=tags)
-    return MergeResult(taskfile.dump(task, body), [conflict])
+    return _checked(taskfile.dump(task, body), [conflict], good_raw, path)
 
 
 def _rebuilt(task: Task, **changes: Any) -> Task:

@@ -3,7 +3,7 @@
 A thin adapter. Each tool parses its loose text inputs (:mod:`backlog_git.inputs`), makes one call
 on the engine, and shapes the result the way the original did:
 
-* task arrays → ``structuredContent {tasks: [...]}``, text = compact JSON, one task per line
+* task arrays → ``structuredContent {tasks: [...]}``, text = the same as compact JSON
   (``task_info``: text = the single task object);
 * ``task_count`` → ``{count}``, text = the number; name lists → ``{items}``;
 * ``task_doc_read`` → ``{content}``, text = the doc; mutations → ``{message, commit?, tasks}``, text = message.
@@ -106,10 +106,8 @@ def _dumps(value: Any) -> str:
 
 
 def _tasks_text(tasks: Sequence[Mapping[str, Any]]) -> str:
-    """Compact JSON array, one task per line (readable, and cheap in tokens)."""
-    if not tasks:
-        return "[]"
-    return "[" + ",\n".join(_dumps(task) for task in tasks) + "]"
+    """Compact JSON array (no spaces, no line breaks: about 250 bytes a task, against 330 indented)."""
+    return _dumps(tasks)
 
 
 def _result(text: str, structured: dict[str, Any]) -> CallToolResult:
@@ -556,41 +554,17 @@ def task_sync(
 # ---------------------------------------------------------------------------------------------
 # Descriptions, annotations, schemas
 
-_TASK_PROPS: dict[str, Any] = {
-    "uuid": {"type": "string"},
-    "id": {"type": "integer"},
-    "description": {"type": "string"},
-    "status": {"type": "string", "enum": ["pending", "completed", "deleted", "recurring"]},
-    "project": {"type": "string"},
-    "priority": {"type": "string", "enum": ["H", "M", "L"]},
-    "tags": {"type": "array", "items": {"type": "string"}},
-    "due": {"type": "string"},
-    "wait": {"type": "string"},
-    "scheduled": {"type": "string"},
-    "recur": {"type": "string"},
-    "until": {"type": "string"},
-    "depends": {"type": "array", "items": {"type": "string"}},
-    "parent": {"type": "string"},
-    "agent": {"type": "string"},
-    "start": {"type": "string"},
-    "end": {"type": "string"},
-    "entry": {"type": "string"},
-    "modified": {"type": "string"},
-    "annotations": {
-        "type": "array",
-        "items": {
-            "type": "object",
-            "properties": {"entry": {"type": "string"}, "description": {"type": "string"}},
-        },
-    },
-    "urgency": {"type": "number"},
-    "has_doc": {"type": "boolean"},
-}
+# Items are described, not itemised: a per-field schema makes clients that validate results (the
+# Python SDK does) spend about 13 ms per 84 tasks, against under 1 ms for this one.
 _TASK_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "description": "A task: the fields it has set (custom attributes included), urgency, has_doc when it has a doc.",
-    "properties": _TASK_PROPS,
-    "additionalProperties": True,
+    "description": (
+        "A task: uuid, id (integer), description, status (pending|completed|deleted|recurring), urgency "
+        "(number), and whichever of project, priority (H|M|L), tags (strings), due, wait, scheduled, recur, "
+        "until, depends (uuids), parent, agent, start, end, entry, modified (UTC timestamps "
+        "YYYY-MM-DDTHH:MM:SSZ), annotations ([{entry, description}]) and custom attributes are set; "
+        "has_doc: true when the task has a doc."
+    ),
 }
 
 
@@ -650,7 +624,7 @@ agent.any:, description.contains:auth, description.startswith:Fix, tags.has:bug.
 
 _DESCRIPTIONS: dict[str, str] = {
     "task_list": (
-        "List the tasks that match a filter, as JSON (one task per line), most urgent first. "
+        "List the tasks that match a filter, as compact JSON, most urgent first. "
         'The filter is required: pass "" for all pending tasks. Each task shows uuid, id, description, '
         "status, urgency and whichever other fields are set (project, priority, tags, due, wait, scheduled, "
         "recur, until, depends, parent, agent, start, end, entry, modified, annotations, custom attributes); "
@@ -658,7 +632,8 @@ _DESCRIPTIONS: dict[str, str] = {
         "return only what you need." + FILTER_HELP
     ),
     "task_info": (
-        "Show one task in full, by numeric id, uuid or uuid prefix. Fails when no task matches. "
+        "Show one task in full, by numeric id, uuid or uuid prefix (a filter also works: its most urgent "
+        "match). Fails when no task matches. "
         "Use it to confirm an id before changing a task, and task_doc_read for its spec."
     ),
     "task_count": (
@@ -683,8 +658,11 @@ _DESCRIPTIONS: dict[str, str] = {
         "Delete a task (status deleted; it keeps its id and can be restored with task_undo). Use task_purge "
         "to remove a deleted task for good. Fails when no task matches."
     ),
-    "task_start": "Mark a task as being worked on now (it shows in +ACTIVE). Fails when no task matches.",
-    "task_stop": "Stop working on a started task; it stays pending. Fails when no task matches.",
+    "task_start": (
+        "Mark a pending task as being worked on now (it shows in +ACTIVE). Fails when no task matches, or when "
+        "the task is not pending or is already started."
+    ),
+    "task_stop": "Stop working on a started task; it stays pending. Fails when no task matches or it is not started.",
     "task_log": (
         "Record work that is already finished: creates the task directly as completed. Same description "
         "rules as task_add."
@@ -702,7 +680,10 @@ _DESCRIPTIONS: dict[str, str] = {
     "task_annotate": (
         "Add a timestamped note to a task, for progress, findings or handoff context. For long text use task_doc_write."
     ),
-    "task_denotate": "Remove a task's annotation whose text is exactly the given text.",
+    "task_denotate": (
+        "Remove the annotation whose text is exactly the given text (the first one if several are equal). "
+        "Fails when the task has no such annotation; the message lists the ones it has."
+    ),
     "task_undo": (
         "Revert your own most recent change (one tool call = one change), by adding a revert commit; call "
         "again to go further back. Fails when there is nothing left to undo, or when a later change by "
@@ -710,9 +691,10 @@ _DESCRIPTIONS: dict[str, str] = {
     ),
     "task_purge": ("Remove a deleted task from the store for good (delete it first). Its history stays in git."),
     "task_import": (
-        "Create many tasks at once from a JSON array of task objects (description required; project, tags, "
-        "priority, due, wait, scheduled, until, recur, depends, agent, status, entry and uuid optional). "
-        "All or nothing: one invalid task means none is created. One commit."
+        "Create many tasks at once from a JSON array of task objects. Each needs a description; any other task "
+        "field may be given (project, tags, priority, due, wait, scheduled, until, recur, depends, agent, "
+        "status, entry, end, annotations, uuid), plus custom attributes and doc (the task's doc). All or "
+        "nothing: one invalid task, or a uuid that already exists, means none is created. One commit."
     ),
     "task_doc_write": (
         "Attach a markdown doc (spec, design notes, acceptance criteria, handoff) to a task, replacing any "
@@ -720,7 +702,7 @@ _DESCRIPTIONS: dict[str, str] = {
         "has_doc:true."
     ),
     "task_doc_read": "Read a task's markdown doc. Fails when the task has no doc.",
-    "task_doc_delete": "Remove a task's doc (its earlier versions stay in git history).",
+    "task_doc_delete": "Remove a task's doc (earlier versions stay in git history). Fails when it has none.",
     "task_archive": (
         "Move completed and deleted tasks that ended more than older_than_days days ago (default 90) out "
         "of the active store into quarterly archive segments. They can still be read with task_archive_load."

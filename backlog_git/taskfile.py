@@ -61,6 +61,11 @@ class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         return super().increase_indent(flow, False)
 
+    def ignore_aliases(self, data: Any) -> bool:
+        # Never `&id001` / `*id001`: two fields holding the same object (end = modified = now) are
+        # written out in full, one value per line.
+        return True
+
 
 def _construct_decimal_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
     # YAML 1.2 core: `[-+]?[0-9]+` is decimal (a hand-written `id: 08` is 8, not broken octal).

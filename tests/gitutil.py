@@ -169,13 +169,32 @@ def show(repo: Path | str, rev: str, path: str) -> bytes:
                           env=clean_env()).stdout
 
 
+def blobs(repo: Path | str, rev: str = "HEAD") -> dict[str, bytes]:
+    """Every file under ``.backlog/`` in ``rev`` with its content (``git ls-tree`` + one ``git cat-file --batch``)."""
+    listing = git(repo, "ls-tree", "-r", rev, "--", ".backlog")
+    entries = []
+    for line in listing.splitlines():
+        meta, _, path = line.partition("\t")
+        entries.append((path, meta.split()[2]))
+    if not entries:
+        return {}
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=str(repo), env=clean_env(), check=True,
+                         input="".join(f"{oid}\n" for _, oid in entries).encode(), capture_output=True).stdout
+    result = {}
+    position = 0
+    for path, oid in entries:
+        header_end = out.index(b"\n", position)
+        found, _kind, size = out[position:header_end].split()
+        assert found.decode() == oid
+        start = header_end + 1
+        result[path] = out[start : start + int(size)]
+        position = start + int(size) + 1
+    return result
+
+
 def task_files(repo: Path | str, rev: str = "HEAD") -> dict[str, TaskFile]:
     """Every task file in ``rev`` (active and archived), parsed, by path; a file that does not parse fails."""
-    result = {}
-    for path in store_files(repo, rev):
-        if path.endswith(".md"):
-            result[path] = parse(show(repo, rev, path), path)
-    return result
+    return {path: parse(data, path) for path, data in blobs(repo, rev).items() if path.endswith(".md")}
 
 
 def tasks_at(repo: Path | str, rev: str = "HEAD") -> dict[str, TaskFile]:

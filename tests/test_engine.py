@@ -777,7 +777,6 @@ def test_repo_option_pointing_nowhere(tmp_path: Path) -> None:
     assert list(plain.iterdir()) == []
 
 
-@pytest.mark.xfail(strict=True, reason="archive_list/archive_load read only the working tree, not agent branches")
 def test_agent_archive_is_visible_to_reads(repo: Path, open_backlog: Opener) -> None:
     agent = open_backlog(env={"BACKLOG_AGENT_ID": "a1"})
     add(agent, "archived by an agent")
@@ -785,3 +784,13 @@ def test_agent_archive_is_visible_to_reads(repo: Path, open_backlog: Opener) -> 
     assert agent.archive(0).commit is not None
     assert agent.archive_list() != []
     assert open_backlog().archive_list() == agent.archive_list()
+
+
+def test_task_files_never_contain_yaml_aliases(repo: Path, backlog: Backlog) -> None:
+    task = add(backlog, "aliases")
+    backlog.start("1")
+    backlog.done("1")
+    text = read(repo, task_path(task["uuid"])).decode()
+    assert "&id" not in text and "*id" not in text
+    end = [line for line in text.splitlines() if line.startswith(("end:", "modified:"))]
+    assert len(end) == 2 and end[0][-20:] == end[1][-20:]

@@ -473,6 +473,13 @@ def test_unreadable_base_counts_as_no_base() -> None:
     assert task_of(result).tags == ["a", "b"]
 
 
+def test_output_that_would_not_parse_fails_the_merge_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    base, ours, theirs = make(), make(priority="H", modified=T1), make(project="p", modified=T2)
+    monkeypatch.setattr(taskfile, "dump", lambda task, body="": b"---\nbroken: [\n---\n")
+    result = merge_task_bytes(base, ours, theirs)
+    assert result.failed and result.data == ours and "does not parse" in result.errors[0]
+
+
 # --- speed --------------------------------------------------------------------------------------------------
 
 

@@ -262,7 +262,7 @@ def test_an_unreadable_side_never_breaks_the_output(scenario: tuple[bytes | None
     assert forward.data == backward.data and not forward.failed
     parsed = taskfile.parse(forward.data)
     assert merge_task_bytes(base, forward.data, broken, theirs_label=label).data == forward.data
-    assert merge_task_bytes(base, forward.data, good).data == forward.data
+    assert merge_task_bytes(base, forward.data, good, theirs_label="agent-a").data == forward.data
     try:
         taskfile.parse(broken)
     except taskfile.TaskFileError:

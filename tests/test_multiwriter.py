@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 from gitutil import (
+    clean_env,
     cli,
     cli_ok,
-    clean_env,
     comparable,
     configure,
     created_uuid,
@@ -185,7 +185,9 @@ def test_two_agent_processes_and_a_human_git_in_one_checkout_never_hit_a_lock(re
         assert "index.lock" not in err and "lock" not in err.lower(), err
     assert not human_failures, human_failures
     for name in ("a1", "a2"):
-        assert commit_count(repo, f"main..backlog/{name}") == 2 * count
+        # An agent commit also merges what it saw of the other agent, so count by writer.
+        own = git(repo, "log", "--format=%(trailers:key=Backlog-Agent,valueonly)", f"main..backlog/{name}")
+        assert [line for line in own.split() if line == name] == [name] * (2 * count)
     merged = open_human(repo).list("+a1 or +a2")
     assert len(merged) == 2 * count
 
@@ -397,13 +399,6 @@ def test_check_is_clean_in_an_initialised_repository_with_agents(repo: Path) -> 
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug (reported to the lead, not a small fix): an agent that edits a task it only sees through the "
-    "merged read commits a copy with no git ancestry to the owner's branch, so the overlay and sync merge the two "
-    "with no common base (add/add); the owner's later `done` then loses to the copy's `pending` (open beats "
-    "closed) and a removed tag comes back",
-)
 def test_an_edit_of_another_agents_task_does_not_undo_the_owners_later_changes(repo: Path) -> None:
     owner, other = open_agent(repo, "owner"), open_agent(repo, "other")
     task = created_uuid(owner.add("Owner's task", tags=["x"]))

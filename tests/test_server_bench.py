@@ -1,6 +1,7 @@
 """The MCP benchmark over stdio (issue 4), run on demand: ``BACKLOG_BENCH=1 pytest tests/test_server_bench.py -s``.
 
-On a store of ``BACKLOG_BENCH_SIZE`` tasks (default 10,000, built by :func:`backlog_git.bench.make_store`),
+On a store of ``BACKLOG_BENCH_SIZE`` tasks (default 10,000, built by :func:`backlog_git.bench.make_store`,
+or ``BACKLOG_BENCH_REPO`` to reuse one),
 with one client for every figure: launch → ``initialize``; median round trips of task_add, task_modify,
 task_done, task_undo, task_info and a filtered task_list (≤ 500 results); bytes of text per listed task.
 Budgets: ≤ 600 ms to initialize, single-task calls ≤ 7 ms, filtered list ≤ 15 ms, ≤ 250 bytes per task.
@@ -44,7 +45,8 @@ async def _median_ms(call: Callable[[], Awaitable[Any]], runs: int = RUNS) -> fl
 async def test_benchmark(tmp_path: Path) -> None:
     from backlog_git.bench import make_store
 
-    repo = make_store(tmp_path, SIZE)
+    existing = os.environ.get("BACKLOG_BENCH_REPO")  # reuse a store made by make_store (it gets changed)
+    repo = Path(existing) if existing else make_store(tmp_path, SIZE)
     figures: dict[str, float] = {}
     starts = []
     for _ in range(5):

@@ -171,3 +171,48 @@ async def test_in_memory_listing_matches(tools: dict[str, Any]) -> None:
         assert json.dumps(tool.input_schema, sort_keys=True) == json.dumps(
             tools[tool.name].input_schema, sort_keys=True
         )
+
+
+# ------------------------------------------------------------------------------------------ in memory
+@pytest.fixture
+def fresh_store(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The server module's store, reset and pointed at a fresh repository (for in-memory clients)."""
+    from backlog_git import server
+
+    repo = make_repo(tmp_path / "repo")
+    for name in ("BACKLOG_NAMESPACE", "BACKLOG_AUTO_NAMESPACE", "BACKLOG_AGENT_ID", "TASKDATA", "TASKDATA_ROOT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("CLAUDE_PROJECT_DIR", raising=False)
+    monkeypatch.setenv("BACKLOG_REPO", str(repo))
+    monkeypatch.setattr(server, "_store", server._Store())
+    return server
+
+
+async def test_in_memory_round_trip(fresh_store: Any) -> None:
+    async with MemoryClient(create_server()) as client:
+        added = await client.call_tool("task_add", {"description": "In memory", "tags": ["a", "b"]})
+        assert not added.is_error
+        assert added.structured_content["tasks"][0]["tags"] == ["a", "b"]
+        listed = await client.call_tool("task_list", {"filter": ""})
+        assert [t["description"] for t in listed.structured_content["tasks"]] == ["In memory"]
+        missing = await client.call_tool("task_done", {"id": "99"})
+        assert missing.is_error and "No task found" in missing.content[0].text
+
+
+async def test_unexpected_exceptions_are_reported_and_the_server_keeps_serving(
+    fresh_store: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class Broken:
+        def list(self, *args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("boom")
+
+        def count(self, *args: Any, **kwargs: Any) -> int:
+            return 7
+
+    monkeypatch.setattr(fresh_store._store, "get", lambda: Broken())
+    async with MemoryClient(create_server()) as client:
+        result = await client.call_tool("task_list", {"filter": ""})
+        assert result.is_error
+        assert result.content[0].text == "Internal error in task_list: RuntimeError: boom — please report"
+        count = await client.call_tool("task_count", {"filter": ""})
+        assert not count.is_error and count.structured_content == {"count": 7}

@@ -74,7 +74,7 @@ def test_sync_remote_fetches_merges_and_pushes(tmp_path: Path) -> None:
 
 
 def test_sync_remote_merges_concurrent_edits_of_one_task(tmp_path: Path) -> None:
-    one, two, url = two_clones(tmp_path)
+    one, two, _url = two_clones(tmp_path)
     task = created_uuid(open_human(one).add("Shared", tags=["keep", "x", "y"]))
     cli_ok(one, "sync", "--remote", "origin")
     cli_ok(two, "sync", "--remote", "origin")
@@ -129,7 +129,7 @@ def test_rejected_push_is_retried_after_merging_again(tmp_path: Path) -> None:
 
 
 def test_network_failure_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> None:
-    one, two, url = two_clones(tmp_path)
+    _one, two, url = two_clones(tmp_path)
     human = open_human(two)
     kept = created_uuid(human.add("Committed locally before the failure"))
     pending = created_uuid(open_agent(two, "agent-two").add("On the agent branch"))
@@ -155,7 +155,7 @@ def test_network_failure_is_a_clear_error_and_loses_nothing(tmp_path: Path) -> N
 
 
 def test_push_failure_that_is_not_a_rejection_is_reported(tmp_path: Path) -> None:
-    one, two, url = two_clones(tmp_path)
+    _one, two, _url = two_clones(tmp_path)
     open_human(two).add("Cannot be pushed")
     hook = two / ".git" / "hooks" / "pre-push"
     hook.write_text("#!/bin/sh\necho 'push refused by policy' >&2\nexit 1\n")
@@ -241,7 +241,7 @@ def test_purge_against_modify_keeps_the_edit(tmp_path: Path, how: str, purged_in
     ids=["sync", "merge-no-renames+resolve", "merge-with-renames"],
 )
 def test_archive_against_edit_keeps_the_edit(tmp_path: Path, how: str, renames: bool) -> None:
-    one, two, url = two_clones(tmp_path)
+    one, two, _url = two_clones(tmp_path)
     task = _shared(one, two, "Archived on one side, edited on the other", done=True)
     outcome = open_human(one).archive(0)
     assert outcome.commit, outcome.message
@@ -284,15 +284,19 @@ def test_archive_against_edit_that_reopens_the_task_keeps_it_active(tmp_path: Pa
     assert open_human(two).info(task)["status"] == "pending", "reads see the reopened task"
 
 
-def test_purge_against_modify_between_agents_in_one_checkout(tmp_path: Path) -> None:
+def test_a_purge_that_saw_the_edit_wins_between_agents_in_one_checkout(tmp_path: Path) -> None:
+    """In one checkout every read sees every agent, so a purge made after another agent's edit is a
+    deliberate decision, not a concurrent one: the purger's commit descends from the editor's, and
+    sync honours it. (Concurrent purge-vs-modify happens across clones; see the tests above.)"""
     one, _two, _url = two_clones(tmp_path)
     task = created_uuid(open_human(one).add("Shared by two agents"))
     editor, purger = open_agent(one, "editor"), open_agent(one, "purger")
-    editor.annotate(task, "an edit that must survive")
+    editor.annotate(task, "an edit the purger saw")
+    assert "an edit the purger saw" in [n["description"] for n in purger.info(task)["annotations"]]
     purger.delete(task)
     purger.purge(task)
     cli_ok(one, "sync")
-    assert "an edit that must survive" in notes(tasks_at(one)[task])
+    assert task not in tasks_at(one)
     assert_clean_state(one)
 
 
@@ -329,7 +333,7 @@ def _assert_renumbered(repo: Path, a: str, b: str, dependent: str) -> int:
 
 
 def test_clashing_ids_are_renumbered_by_sync_remote(tmp_path: Path) -> None:
-    one, two, url = two_clones(tmp_path)
+    one, two, _url = two_clones(tmp_path)
     a, b, dependent = _clashing_ids(one, two)
     cli_ok(one, "sync", "--remote", "origin")
     cli_ok(two, "sync", "--remote", "origin")
@@ -359,7 +363,7 @@ def test_clashing_ids_after_a_human_pull_are_flagged_then_renumbered_by_sync(tmp
 
 
 def test_ids_handed_out_by_agents_in_different_clones_are_renumbered(tmp_path: Path) -> None:
-    one, two, url = two_clones(tmp_path)
+    one, two, _url = two_clones(tmp_path)
     x = created_uuid(open_agent(one, "a1").add("x"))
     y = created_uuid(open_agent(two, "a2").add("y"))
     z = created_uuid(open_agent(two, "a2").add("z", depends=[y]))

@@ -310,3 +310,15 @@ def test_yaml_is_loaded_safely() -> None:
 def test_error_message_says_how_to_fix() -> None:
     err = _err("nope")
     assert "git checkout --" in str(err)
+
+
+def test_shared_values_are_written_in_full_never_as_yaml_aliases() -> None:
+    """`done` sets end and modified to the same instant (often the same object): no `&id001`/`*id001`."""
+    tags = ["a", "b"]
+    task = base_task(status="completed", shared_list=tags).model_copy(
+        update={"end": T0, "modified": T0, "start": T0, "tags": tags}
+    )
+    text = dump(task).decode()
+    assert "&" not in text and "*" not in text
+    assert "end: 2026-01-31T09:00:00Z\n" in text and "modified: 2026-01-31T09:00:00Z\n" in text
+    assert dump(parse(text).task) == text.encode()

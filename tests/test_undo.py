@@ -273,3 +273,15 @@ def test_agent_undo_chain_across_restarts_on_its_branch(repo: Path, open_backlog
     assert int(git(repo, "rev-list", "--count", "main..backlog/a1")) == 6
     assert status(repo) == ""
     assert add(open_backlog(env=agent_env), "next")["id"] == 2
+
+
+def test_undo_chain_on_one_object_within_one_second(repo: Path, backlog: Backlog) -> None:
+    """Commits made within one second share a commit time; undo must still see its own undo commits."""
+    add(backlog, "Undo chain")
+    backlog.start("1")
+    backlog.undo()
+    assert "start" not in backlog.info("1")
+    backlog.undo()
+    assert backlog.count("") == 0
+    with pytest.raises(NothingToUndo):
+        backlog.undo()

@@ -124,8 +124,8 @@ def _getter(name: str) -> Getter:
         return lambda ctx: ctx.status_of
     if name == "urgency":
         return lambda ctx: ctx.urgency
-    if name == "has_doc":
-        return lambda ctx: ctx.has_doc
+    if name == "has_doc":  # True or None, so .any/.none/.exists read it like any other field
+        return lambda ctx: lambda t: True if ctx.has_doc(t) else None
     if name in ("tags", "depends"):
         get = attrgetter(name)
         return lambda ctx: lambda t: get(t) or None
@@ -236,11 +236,10 @@ def _priority_op(mod: str, value: str, token: Token) -> Op:
 
 
 def _uuid_op(mod: str, value: str, token: Token) -> Op:
+    """``uuid:``/``parent:`` accept a prefix (as a bare uuid prefix does); ``.is`` wants the full uuid."""
     low = value.lower()
     if mod == "partial" and low:
         return _static(lambda v: v is not None and v.startswith(low))
-    if mod == "eq":
-        return _text_op(mod, low, token)
     return _text_op(mod, low, token)
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["FilterError", "Token", "tokenize"]
-
 from backlog_git.errors import InvalidInput
+
+__all__ = ["FilterError", "Token", "tokenize"]
 
 
 class FilterError(InvalidInput):

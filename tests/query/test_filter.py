@@ -107,6 +107,10 @@ def test_readme_has_doc_yes_and_true(readme_tasks) -> None:  # type: ignore[no-u
     assert select("has_doc:true", readme_tasks, has_doc=lambda t: t.uuid in documented) == ["Plain pending"]
     assert len(select("has_doc:no", readme_tasks, has_doc=documented)) == len(readme_tasks) - 1
     assert select("has_doc:true", readme_tasks) == []
+    assert select("has_doc.any:", readme_tasks, has_doc=documented) == ["Plain pending"]
+    assert select("has_doc.not:true", readme_tasks, has_doc=documented) == select(
+        "has_doc:false", readme_tasks, has_doc=documented
+    )
 
 
 @pytest.mark.parametrize(
