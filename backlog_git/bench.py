@@ -167,10 +167,73 @@ def _driver_cost(repo: Path, runs: int = 10) -> float:
 
         def once() -> None:
             ours.write_bytes(data.replace(b"status:", b"project: q9\nstatus:", 1))
-            subprocess.run([sys.executable, "-m", "backlog_git", "merge-driver", str(base), str(ours), str(theirs), str(path)],
-                           check=True)
+            command = [sys.executable, "-m", "backlog_git", "merge-driver"]
+            subprocess.run([*command, str(base), str(ours), str(theirs), str(path)], check=True)
 
         return _median_ms(once, runs)
+
+
+def bench_mcp(repo: Path, runs: int) -> dict[str, float]:
+    """The MCP server over stdio, one client for every figure (issue 4's budgets)."""
+    import anyio
+
+    return anyio.run(_mcp_figures, repo, runs)
+
+
+async def _mcp_figures(repo: Path, runs: int) -> dict[str, float]:
+    import json
+
+    from mcp import ClientSession, StdioServerParameters, stdio_client
+
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "backlog_git", "serve"],
+        env={**os.environ, "BACKLOG_REPO": str(repo)}, cwd=str(repo),
+    )
+    figures: dict[str, float] = {}
+    starts = []
+    for _ in range(5):
+        start = time.perf_counter()
+        async with stdio_client(params, errlog=subprocess.DEVNULL) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            starts.append((time.perf_counter() - start) * 1000)
+    figures["mcp launch → initialize (best of 5)"] = min(starts)
+    async with stdio_client(params, errlog=subprocess.DEVNULL) as (read, write), ClientSession(read, write) as s:
+        await s.initialize()
+        await s.list_tools()
+
+        async def call(name: str, **args: Any) -> Any:
+            result = await s.call_tool(name, args)
+            if result.is_error:
+                raise RuntimeError(f"{name}: {result.content[0].text}")
+            return result
+
+        async def median(make: Callable[[], Any]) -> float:
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                await make()
+                samples.append((time.perf_counter() - start) * 1000)
+            return statistics.median(samples)
+
+        listed = (await call("task_list", filter="status:pending", fields="id", limit=str(runs * 3)))
+        pending = [t["id"] for t in listed.structured_content["tasks"]]
+        numbers = iter(range(10**9))
+        ids, done_ids = iter(pending), iter(pending[runs:])
+        figures["mcp task_add"] = await median(lambda: call("task_add", description=f"mcp {next(numbers)}"))
+        figures["mcp task_modify"] = await median(
+            lambda: call("task_modify", filter=str(next(ids)), description=f"mcp changed {next(numbers)}")
+        )
+        figures["mcp task_done"] = await median(lambda: call("task_done", id=str(next(done_ids))))
+        figures["mcp task_undo"] = await median(lambda: call("task_undo"))
+        figures["mcp task_info"] = await median(lambda: call("task_info", id=str(pending[0])))
+        count = (await call("task_count", filter="project:p3 +bug")).structured_content["count"]
+        figures[f"mcp task_list project:p3 +bug ({count})"] = await median(
+            lambda: call("task_list", filter="project:p3 +bug")
+        )
+        result = await call("task_list", filter="status:pending")
+        text = result.content[0].text
+        figures["mcp bytes per listed task (text)"] = len(text.encode()) / max(len(json.loads(text)), 1)
+    return figures
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -179,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--agent-ops", type=int, default=200)
+    parser.add_argument("--no-mcp", action="store_true", help="skip the MCP-over-stdio figures")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
@@ -186,10 +250,14 @@ def main(argv: list[str] | None = None) -> int:
             repo = make_store(Path(tmp), size)
             print(f"\n== {size} tasks (store built in {time.perf_counter() - start:.1f} s)")
             for name, value in {**bench_core(repo, args.runs), **bench_query(repo, args.runs)}.items():
-                print(f"  {name:<36} {value:9.3f}")
-            if size == max(int(s) for s in args.sizes.split(",")) and args.agents:
+                print(f"  {name:<40} {value:9.3f}", flush=True)
+            largest = size == max(int(s) for s in args.sizes.split(","))
+            if largest and not args.no_mcp:
+                for name, value in bench_mcp(repo, args.runs).items():
+                    print(f"  {name:<40} {value:9.3f}", flush=True)
+            if largest and args.agents:
                 for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
-                    print(f"  {name:<36} {value:9.3f}")
+                    print(f"  {name:<40} {value:9.3f}", flush=True)
     print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
     return 0
 

@@ -62,6 +62,9 @@ class AgentOverlay:
         self._diffs: dict[str, _BranchDiff] = {}
         self._memo: dict[tuple[Any, ...], tuple[bytes | None, str]] = {}
         self._pairs: dict[tuple[Any, ...], Any] = {}
+        self._last: tuple[Any, dict[str, pygit2.Oid], dict[str, bytes | None]] | None = None
+        self.pending: dict[str, pygit2.Oid] = {}
+        """Agent branches with operations the checked-out branch does not have, by name."""
         self.counter: bytes | None = None
 
     def pending_branches(self) -> dict[str, pygit2.Oid]:
@@ -93,8 +96,50 @@ class AgentOverlay:
             self._diffs[name] = _BranchDiff(key, tip, changes)
         return {name: self._diffs[name] for name in sorted(self._diffs)}
 
-    def merged(self, current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
+    def merged(
+        self, current: Mapping[str, bytes | None], working_changed: set[str] | None = None
+    ) -> dict[str, bytes | None]:
         """Every path some agent branch changed, merged over ``current`` (path → bytes or None).
+
+        Usually one or a few agents made one operation since the last call: their new tips are
+        children of the old ones, so only those commits' changes are merged into the previous
+        result. Anything else (a new or vanished branch, a moved checked-out tip, a working-tree
+        change under a merged path) recomputes everything."""
+        head = self.git.head_oid()
+        tips = self.git.branch_tips(AGENT_PREFIX)
+        result = self._incremental(head, tips, current, working_changed or set())
+        if result is None:
+            result = self._full(current)
+            self.pending = {name: d.tip for name, d in self.diffs().items() if d.changes}
+        self._last = (head, dict(tips), result)
+        return dict(result)
+
+    def _incremental(
+        self, head: Any, tips: Mapping[str, pygit2.Oid], current: Mapping[str, bytes | None], working: set[str]
+    ) -> dict[str, bytes | None] | None:
+        if self._last is None:
+            return None
+        last_head, last_tips, last_result = self._last
+        if last_head != head or set(last_tips) - set(tips) or working & set(last_result):
+            return None
+        steps = []
+        for name, tip in sorted(tips.items()):
+            old = last_tips.get(name)
+            if old == tip:
+                continue
+            if old is None or old not in self.git.parents_of(tip):
+                return None
+            steps.append((name, old, tip))
+        result = dict(last_result)
+        for name, old, tip in steps:
+            for path, old_oid, new_oid in self.git.tree_diff(old, tip, self.prefix):
+                ours = result[path] if path in result else current.get(path)
+                result[path], _ = self._merge_cached(path, old_oid, ours, new_oid, "merged view", name)
+            self.pending[name] = tip
+        return result
+
+    def _full(self, current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
+        """Every path some agent branch changed, merged over ``current``, from scratch.
 
         Where several branches changed a path, they are folded in ancestry order, and each later one
         is merged against the path's version at its merge base with the previous contributor (an
@@ -195,9 +240,10 @@ class MergedView:
         if tips == self._tips and not w_removed and not w_changed:
             return [], []  # nothing moved: the merged view is still right
         self._tips = tips
-        merged = self.overlay.merged(_ContentsOf(self.working))
+        working_changed = {e.path for e in w_removed} | {e.path for e in w_changed}
+        merged = self.overlay.merged(_ContentsOf(self.working), working_changed)
         self.merged_all = merged
-        self.pending_tips = [d.tip for d in self.overlay.diffs().values() if d.changes]
+        self.pending_tips = list(self.overlay.pending.values())
         self.counter = merged.get(f"{self.ns_dir}/{COUNTER_NAME}")
         merged = {p: d for p, d in merged.items() if _is_task_path(p, self.ns_dir)}
         affected = {e.path for e in w_removed} | {e.path for e in w_changed} | set(merged) | self._overlay_paths

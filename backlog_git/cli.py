@@ -314,14 +314,19 @@ def _mutation(backlog: Any, args: argparse.Namespace) -> Any:
     if cmd == "doc":
         if args.action == "delete":
             return backlog.doc_delete(args.id)
-        content = sys.stdin.read() if args.file in (None, "-") else open(args.file, encoding="utf-8").read()
+        content = sys.stdin.read() if args.file in (None, "-") else _read_file(args.file)
         return backlog.doc_write(args.id, content)
     if cmd == "archive":
         return backlog.archive(args.older_than_days)
     if cmd == "import":
-        text = sys.stdin.read() if args.file == "-" else open(args.file, encoding="utf-8").read()
+        text = sys.stdin.read() if args.file == "-" else _read_file(args.file)
         return backlog.import_tasks(text)
     raise BacklogError(f"unknown command {cmd}")
+
+
+def _read_file(path: str) -> str:
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
 
 
 def _init(backlog_cls: Any, args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from . import config as configmod
+from .branches import AGENT_PREFIX, AgentOverlay, MergedView, merge_counter, merge_file
 from .errors import (
     AmbiguousId,
     BacklogError,
@@ -28,6 +29,7 @@ from .errors import (
     InvalidInput,
     NotFound,
     NothingToUndo,
+    RepositoryError,
     UndoConflict,
     WrongState,
 )
@@ -44,8 +46,6 @@ from .query import (
     urgency,
 )
 from .taskfile import TaskFile, TaskFileError, dump, parse
-from .branches import AGENT_PREFIX, AgentOverlay, MergedView, merge_counter, merge_file
-from .errors import RepositoryError
 from .view import Entry, WorkingView, parse_entry
 
 STORE_DIR = configmod.STORE_DIR
@@ -322,10 +322,7 @@ class Backlog:
         with self._lock:
             self._refresh()
             text = str(ref).strip().lower()
-            if UUID_RE.match(text):
-                task_uuid = text
-            else:
-                task_uuid = self._resolve(ref).uuid
+            task_uuid = text if UUID_RE.match(text) else self._resolve(ref).uuid
             active = self.task_path(task_uuid)
             archived = f"{self.ns_dir}/{ARCHIVE_DIR}/*/{task_uuid[:2]}/{task_uuid}.md"
             refs = ["HEAD"] if self.git.head_oid() is not None else []
@@ -626,7 +623,8 @@ class Backlog:
         task_uuid = str(data.get("uuid") or uuidlib.uuid4()).lower()
         if not UUID_RE.match(task_uuid):
             raise InvalidInput(f"uuid {data.get('uuid')!r} is not a uuid.")
-        if task_uuid in self._view.by_uuid or task_uuid in fresh or (self.git.workdir / self.task_path(task_uuid)).exists():
+        exists_on_disk = (self.git.workdir / self.task_path(task_uuid)).exists()
+        if task_uuid in self._view.by_uuid or task_uuid in fresh or exists_on_disk:
             raise InvalidInput(f"a task with uuid {task_uuid} already exists; remove the uuid to import a copy.")
         fresh.add(task_uuid)
         data["uuid"] = task_uuid
@@ -997,7 +995,8 @@ class Backlog:
             trailers.append(("Backlog-Agent", self.writer))
             sha = self._commit(branch, files, format_message(subject, trailers))
             self._refresh()
-            touched = [self._view.by_uuid[u] for u in target.trailers.get("Backlog-Task", []) if u in self._view.by_uuid]
+            by_uuid = self._view.by_uuid
+            touched = [by_uuid[u] for u in target.trailers.get("Backlog-Task", []) if u in by_uuid]
             ctx = self._context()
             return Outcome(
                 f"Undo completed: reverted '{target.subject}' ({target.sha[:8]}).",
@@ -1008,9 +1007,12 @@ class Backlog:
     def _undo_target(self, branch: str) -> CommitInfo:
         undone: set[str] = set()
         candidates: list[CommitInfo] = []  # mine, not undone, all of the newest second seen so far
+        same_second: dict[str, tuple[str, ...]] = {}  # parents of every commit of that second
         for commit in self.git.log(branch):
             if candidates and commit.time < candidates[0].time:
                 break  # an undo is never older than what it undoes
+            if candidates:
+                same_second[commit.sha] = commit.parents
             if commit.trailer("Backlog-Agent") != self.writer:
                 continue
             if commit.trailer("Backlog-Namespace") not in (None, self.namespace):
@@ -1020,10 +1022,10 @@ class Backlog:
                 undone.update(commit.trailers.get("Backlog-Undoes", []))
             elif op not in (None, "sync", "init") and commit.sha not in undone:
                 candidates.append(commit)
+                same_second[commit.sha] = commit.parents
         candidates = [c for c in candidates if c.sha not in undone]
-        for candidate in candidates:  # within one second, the one no other candidate descends from
-            if not any(o is not candidate and self.git.is_ancestor(candidate.sha, o.sha) for o in candidates):
-                return candidate
+        if candidates:
+            return _newest(candidates, same_second)
         raise NothingToUndo(f"Nothing to undo: {self.writer} has no operation left that is not undone.")
 
     def _revert_files(self, target: CommitInfo) -> dict[str, bytes | None]:
@@ -1103,7 +1105,9 @@ class Backlog:
         subject = f"sync: merge {', '.join(parts)}" if parts else "sync: renumber clashing ids"
         return subject, "\n".join(lines)
 
-    def _reconcile_moves(self, files: Mapping[str, bytes | None], current: Mapping[str, bytes | None]) -> dict[str, bytes | None]:
+    def _reconcile_moves(
+        self, files: Mapping[str, bytes | None], current: Mapping[str, bytes | None]
+    ) -> dict[str, bytes | None]:
         """A task both archived (moved) on one side and edited on the other exists twice after the
         merge; fold the edit into one copy: archived if the task is still closed, else active."""
         fixes: dict[str, bytes | None] = {}
@@ -1172,7 +1176,7 @@ class Backlog:
             push = self.git.run_git("push", remote, f"HEAD:refs/heads/{branch}", check=False)
             if push.returncode == 0:
                 return f"Pushed {branch} to {remote}."
-            if "rejected" not in push.stderr and "fetch first" not in push.stderr and "non-fast-forward" not in push.stderr:
+            if not any(word in push.stderr for word in ("rejected", "fetch first", "non-fast-forward")):
                 raise RepositoryError(f"`git push {remote}` failed: {push.stderr.strip()} (nothing local was lost)")
         raise RepositoryError(f"{remote} kept moving; pushes were rejected 5 times. Run sync again.")
 
@@ -1257,6 +1261,24 @@ def _how_to_set(key: str) -> str:
         "tags": "use add_tags/remove_tags (+tag / -tag).",
         "annotations": "use task_annotate / task_denotate.",
     }.get(key, "it is managed by backlog-git.")
+
+
+def _newest(candidates: list[CommitInfo], parents: Mapping[str, tuple[str, ...]]) -> CommitInfo:
+    """Among commits of one second (time order cannot tell them apart), the one that no other
+    candidate descends from, found by walking parent links inside that second."""
+    reached: set[str] = set()
+    for candidate in candidates:
+        stack = list(parents.get(candidate.sha, ()))
+        while stack:
+            sha = stack.pop()
+            if sha in reached or sha not in parents:
+                continue
+            reached.add(sha)
+            stack.extend(parents[sha])
+    for candidate in candidates:
+        if candidate.sha not in reached:
+            return candidate
+    return candidates[0]
 
 
 def _read_current(path: Path) -> bytes | None:

@@ -479,16 +479,16 @@ class GitStore:
         contents of every store path those branches changed, so the tree is their true merge and
         later merges find real common ancestors.
         """
-        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
         signature = self._signature()
         for attempt in range(_CAS_ATTEMPTS):
             tip = self.tip(ref)
             head = self.head_oid()
             parents = self._merge_parents(tip, head, seen)
-            if head is not None:
-                base_tree = self.repo[head].peel(pygit2.Tree)
-            else:
-                base_tree = self.repo[parents[0]].peel(pygit2.Tree) if parents else None
+            # The previous operation's tree already holds most of the merged view; start from it
+            # unless the checked-out branch moved on (then its tree brings the user's code).
+            start = head if head is not None and head in parents[1:] else (parents[0] if parents else None)
+            base_tree = self.repo[start].peel(pygit2.Tree) if start is not None else None
+            blobs = self._changed_blobs(base_tree, files)
             tree = self._updated_tree(base_tree, blobs)
             new = self.repo.create_commit(None, signature, signature, message, tree, parents)
             if self._swap_ref(ref, tip, new, message):
@@ -496,21 +496,44 @@ class GitStore:
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
 
+    def _changed_blobs(
+        self, tree: pygit2.Tree | None, files: Mapping[str, bytes | None]
+    ) -> dict[str, pygit2.Oid | None]:
+        """Blob ids of the files that differ from ``tree`` (hashing is cheaper than writing)."""
+        changed: dict[str, pygit2.Oid | None] = {}
+        for path, data in files.items():
+            try:
+                existing = tree[path].id if tree is not None else None
+            except KeyError:
+                existing = None
+            if data is None:
+                if existing is not None:
+                    changed[path] = None
+            elif existing is None or existing != pygit2.hash(data):
+                changed[path] = self.repo.create_blob(data)
+        return changed
+
     def _merge_parents(
         self, tip: pygit2.Oid | None, head: pygit2.Oid | None, seen: list[pygit2.Oid]
     ) -> list[pygit2.Oid]:
-        own_unmerged = tip is not None and not self.is_ancestor(tip, head)
-        parents: list[pygit2.Oid] = []
-        for candidate in ([tip] if own_unmerged else []) + [head, *seen]:
-            if candidate is None or candidate in parents:
-                continue
-            if any(self.is_ancestor(candidate, p) for p in parents):
-                continue
-            parents = [p for p in parents if not self.is_ancestor(p, candidate)] + [candidate]
-        if own_unmerged and tip in parents:
-            parents.remove(tip)
-            parents.insert(0, tip)  # first parent: the writer's own previous operation
+        """First parent: the writer's previous operation (or the checked-out tip once that is
+        merged); then the checked-out tip if it moved on, and the other agents' tips it saw —
+        skipping those its previous commit already had as parents (graph walks are costly)."""
+        own_unmerged = tip is not None and tip != head and not self.is_ancestor(tip, head)
+        first = tip if own_unmerged else head
+        if first is None:
+            return []
+        parents = [first]
+        known = set(self.parents_of(first))
+        if own_unmerged and head is not None and head not in known and not self.is_ancestor(head, first):
+            parents.append(head)
+        for other in seen:
+            if other not in parents and other not in known and other != tip:
+                parents.append(other)
         return parents
+
+    def parents_of(self, oid: pygit2.Oid) -> tuple[pygit2.Oid, ...]:
+        return tuple(self.repo[oid].peel(pygit2.Commit).parent_ids)
 
     def blob_id_at(self, commit: pygit2.Oid, path: str) -> pygit2.Oid | None:
         try:

@@ -1,4 +1,4 @@
-"""The three-way task merge: pure functions, no git. Used by the git merge driver, by merged reads and by sync.
+"""The three-way task merge: pure functions, no git. Used by the git merge driver, merged reads and sync.
 
 ``merge_task_bytes(base, ours, theirs)`` merges three versions of one task file; ``merge_tasks`` does the same
 on parsed ``TaskFile`` values; ``three_way_lines`` is the line merge used for the body. The merge always
@@ -48,12 +48,14 @@ treated the same way):
      side's time is the later of its ``modified`` and the base's (so a clock that went backwards does not
      make an edit "older" than the ancestor); equal times are broken by the larger canonical value.
 
-4. **Sets** (``tags``, ``depends``): if only one side changed the list, that side's list as it is;
-   otherwise a three-way set merge: base items that neither side removed, in base order, then every item
-   either side added, sorted. A removal on one side wins over the other side keeping the item (that is an
-   edit against no edit); nothing added is lost. The ``merge-conflict`` tag, when rule 6 or 7 requires it,
-   counts as an addition.
-5. **Annotations**: if only one side changed the list, that side's list; otherwise a three-way set merge
+4. **Sets** (``tags``, ``depends``): if only one side changed the membership, that side's list as it is
+   (order included; if neither did, a reordered list wins over the base's, and of two different orders the
+   larger list, item by item); otherwise a three-way set merge: base items that neither side removed, in
+   base order, then every item either side added, sorted. A removal on one side wins over the other side
+   keeping the item (that is an edit against no edit); nothing added is lost. The ``merge-conflict`` tag,
+   when rule 6 or 7 requires it, counts as an addition.
+5. **Annotations**: as for sets, a list whose membership only one side changed is kept as it is; otherwise
+   a three-way set merge
    keyed by ``(entry, description)``: every note either side added is kept (the union of new notes), a
    note either side removed (denotate) stays removed, and the list is sorted by entry then description.
    (A plain union would resurrect removed notes and could not be idempotent: if each side removes a
@@ -120,7 +122,9 @@ FILE = "file"
 
 STATUS_RANK = {"deleted": 0, "completed": 1, "recurring": 2, "pending": 3}
 SINGLE_FIELDS = tuple(
-    name for name in taskfile.FIELD_ORDER if name not in ("uuid", "tags", "depends", "annotations", "modified")
+    name
+    for name in taskfile.FIELD_ORDER
+    if name not in ("uuid", "tags", "depends", "annotations", "modified")
 )
 
 CONFLICT_BEGIN = "<!-- merge conflict: both versions are kept below; keep one and delete the rest -->\n"
@@ -141,7 +145,7 @@ ABSENT: Any = _Absent()
 
 @dataclass(frozen=True)
 class Conflict:
-    """A value both sides changed differently (or a body hunk, or an unreadable side): what was kept, what not.
+    """A value both sides changed differently (or a body hunk, an unreadable side): what was kept, what not.
 
     For ``field == "body"`` both texts are kept in the body, ``kept`` being the one placed first.
     For ``field == "file"`` ``other`` is the raw text of a side that does not parse and ``note`` says why.
@@ -201,16 +205,20 @@ def merge_task_bytes(
         return _unchanged(ours, parsed_ours)
     parsed_theirs = _try_parse(theirs, where)
     if isinstance(parsed_ours, TaskFileError) or isinstance(parsed_theirs, TaskFileError):
-        return _merge_unreadable(base, (ours, parsed_ours, ours_label), (theirs, parsed_theirs, theirs_label),
-                                 where)
+        return _merge_unreadable(
+            base, (ours, parsed_ours, ours_label), (theirs, parsed_theirs, theirs_label), where
+        )
     _check_same_task(parsed_ours, parsed_theirs)
     if base == ours:
         return MergeResult(theirs)
     if base == theirs:
         return MergeResult(ours)
     merged, conflicts = merge_tasks(
-        _usable_base(base, where, parsed_ours), parsed_ours, parsed_theirs,
-        ours_label=ours_label, theirs_label=theirs_label,
+        _usable_base(base, where, parsed_ours),
+        parsed_ours,
+        parsed_theirs,
+        ours_label=ours_label,
+        theirs_label=theirs_label,
     )
     return _checked(taskfile.dump(merged.task, merged.body), conflicts, ours, where)
 
@@ -248,7 +256,9 @@ def merge_tasks(
     values["tags"] = _merge_set(_get(base_task, "tags", []), a.task.tags, b.task.tags, extra_tags)
     values["depends"] = _merge_set(_get(base_task, "depends", []), a.task.depends, b.task.depends)
     notes = [_conflict_note(conflict, modified) for conflict in conflicts]
-    annotations = _merge_annotations(_get(base_task, "annotations", []), a.task.annotations, b.task.annotations)
+    annotations = _merge_annotations(
+        _get(base_task, "annotations", []), a.task.annotations, b.task.annotations
+    )
     values["annotations"] = _add_annotations(annotations, notes)
     values.update(uuid=a.task.uuid, modified=modified)
     task = Task.model_validate({**values, **extras})
@@ -412,8 +422,9 @@ def _merge_singles(base: Task | None, a: _Side, b: _Side) -> tuple[dict[str, Any
     values: dict[str, Any] = {}
     conflicts: list[Conflict] = []
     for name in SINGLE_FIELDS:
-        value, conflict = _merge_value(name, _get(base, name), getattr(a.task, name), getattr(b.task, name),
-                                       a, b, values)
+        value, conflict = _merge_value(
+            name, _get(base, name), getattr(a.task, name), getattr(b.task, name), a, b, values
+        )
         values[name] = value
         if conflict is not None:
             conflicts.append(conflict)
@@ -426,8 +437,9 @@ def _merge_extras(base: Task | None, a: _Side, b: _Side) -> tuple[dict[str, Any]
     merged: dict[str, Any] = {}
     conflicts: list[Conflict] = []
     for key in sorted(set(base_extras) | set(a_extras) | set(b_extras)):
-        value, conflict = _merge_value(key, base_extras.get(key, ABSENT), a_extras.get(key, ABSENT),
-                                       b_extras.get(key, ABSENT), a, b, {})
+        value, conflict = _merge_value(
+            key, base_extras.get(key, ABSENT), a_extras.get(key, ABSENT), b_extras.get(key, ABSENT), a, b, {}
+        )
         if value is not ABSENT:
             merged[key] = _private(value)
         if conflict is not None:
@@ -551,16 +563,30 @@ def _merge_set(base: list[str], ours: list[str], theirs: list[str], extra: tuple
 
 
 def _one_sided(base: list[Any], ours: list[Any], theirs: list[Any]) -> list[Any] | None:
-    if ours == theirs or theirs == base:
+    """The list to keep as it is, or None when both sides changed the membership (then merge the sets).
+
+    Membership changed on one side only: that side's list. Neither changed it: a side that reordered its list
+    wins; two different orders: the larger list, item by item (never the base's order, which would undo both
+    edits and then read as "unchanged" when merged again).
+    """
+    if ours == theirs:
         return ours
-    if ours == base:
-        return theirs
-    return None
+    base_set = set(base)
+    ours_changed, theirs_changed = set(ours) != base_set, set(theirs) != base_set
+    if ours_changed or theirs_changed:
+        return None if ours_changed and theirs_changed else (ours if ours_changed else theirs)
+    if ours == base or theirs == base:
+        return theirs if ours == base else ours
+    return max(ours, theirs)
 
 
 def _merge_annotations(base: list[Annotation], ours: list[Annotation], theirs: list[Annotation]) -> list[Any]:
     """Rule 5: one-sided change → that list; else a three-way set merge by (entry, description), sorted."""
-    base_keys, ours_keys, theirs_keys = _annotation_keys(base), _annotation_keys(ours), _annotation_keys(theirs)
+    base_keys, ours_keys, theirs_keys = (
+        _annotation_keys(base),
+        _annotation_keys(ours),
+        _annotation_keys(theirs),
+    )
     result = _one_sided(base_keys, ours_keys, theirs_keys)
     if result is None:
         before, mine, other = set(base_keys), set(ours_keys), set(theirs_keys)
@@ -573,9 +599,12 @@ def _annotation_keys(annotations: list[Annotation]) -> list[tuple[datetime, str]
 
 
 def _add_annotations(annotations: list[Annotation], notes: list[tuple[str, Annotation]]) -> list[Annotation]:
-    """Add conflict notes, except a loss already recorded (same field, value and loser): re-merging adds none."""
-    new = [note for prefix, note in notes
-           if not any(existing.description.startswith(prefix) for existing in annotations)]
+    """Add conflict notes, but not a loss already on the task (field, value, loser): re-merging adds none."""
+    new = [
+        note
+        for prefix, note in notes
+        if not any(existing.description.startswith(prefix) for existing in annotations)
+    ]
     if not new:
         return annotations
     keys = set(_annotation_keys(annotations)) | set(_annotation_keys(new))
@@ -679,7 +708,7 @@ def _merge_chunk(
 
 
 def _is_inside(short: list[str], long: list[str]) -> bool:
-    """True if ``long`` is ``short`` with lines added before and/or after it (a missing final newline aside)."""
+    """True if ``long`` is ``short`` with lines added before and/or after it (final newline aside)."""
     short = _ended(short)
     head = _common_prefix(short, long)
     return head + _common_prefix(short[head:][::-1], long[head:][::-1]) >= len(short)
@@ -695,8 +724,14 @@ def _clash(
     inner_theirs = _ended(theirs[head : len(theirs) - tail])
     versions = sorted([(inner_ours, ours_label), (inner_theirs, theirs_label)])
     (first, first_label), (second, second_label) = versions
-    block = [CONFLICT_BEGIN, _version_marker(first_label), *first,
-             _version_marker(second_label), *second, CONFLICT_END]
+    block = [
+        CONFLICT_BEGIN,
+        _version_marker(first_label),
+        *first,
+        _version_marker(second_label),
+        *second,
+        CONFLICT_END,
+    ]
     lines = ours[:head] + block + ours[len(ours) - tail :]
     conflict = Conflict(BODY, "".join(first), "".join(second), first_label, second_label)
     return lines, conflict

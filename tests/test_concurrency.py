@@ -76,7 +76,8 @@ def test_agents_adding_at_once_all_visible_with_unique_ids(repo: Path, tmp_path:
     run_workers(repo, tmp_path, workers, adds, agents=True)
     assert git(repo, "rev-parse", "main") == main_tip
     for w in range(workers):
-        assert int(git(repo, "rev-list", "--count", f"main..backlog/agent{w}")) == adds
+        writers = git(repo, "log", "--format=%(trailers:key=Backlog-Agent,valueonly)", f"main..backlog/agent{w}")
+        assert writers.split().count(f"agent{w}") == adds
     tasks = Backlog.open(str(repo), env={}).list()
     assert len(tasks) == workers * adds
     ids = [t["id"] for t in tasks]

@@ -34,8 +34,13 @@ BASE_BODY = "# Spec\n\nline one\nline two\nline three\nline four\nline five\n"
 
 def make(body: str = BASE_BODY, **fields: Any) -> bytes:
     data: dict[str, Any] = {
-        "uuid": UUID, "id": 7, "description": "Fix login redirect", "status": "pending",
-        "tags": ["bug", "auth"], "entry": T0, "modified": T0,
+        "uuid": UUID,
+        "id": 7,
+        "description": "Fix login redirect",
+        "status": "pending",
+        "tags": ["bug", "auth"],
+        "entry": T0,
+        "modified": T0,
     }
     for key, value in fields.items():
         if value is None:
@@ -159,8 +164,12 @@ def test_modified_takes_the_later_time_without_annotation() -> None:
     base = make()
     result = merge(base, make(modified=T1, priority="H"), make(modified=T3, project="p"))
     task = task_of(result)
-    assert task.modified == Task.model_validate({"uuid": UUID, "id": 1, "description": "x", "entry": T3,
-                                                  "modified": T3}).modified
+    assert (
+        task.modified
+        == Task.model_validate(
+            {"uuid": UUID, "id": 1, "description": "x", "entry": T3, "modified": T3}
+        ).modified
+    )
     assert task.annotations == []
 
 
@@ -180,7 +189,9 @@ def test_modified_changed_on_one_side_takes_that_side_even_if_earlier() -> None:
         ("deleted", "recurring", "pending", "pending"),
     ],
 )
-def test_status_clash_the_more_active_status_wins(base_status: str, ours: str, theirs: str, expected: str) -> None:
+def test_status_clash_the_more_active_status_wins(
+    base_status: str, ours: str, theirs: str, expected: str
+) -> None:
     base = make(status=base_status)
     # the side edited last loses here on purpose: status does not go by time
     loser_later = [make(status=s, modified=T3 if s != expected else T1) for s in (ours, theirs)]
@@ -199,8 +210,9 @@ def test_end_follows_the_status_that_was_kept() -> None:
 
 def test_end_with_the_same_status_takes_the_later_time() -> None:
     base = make(status="pending")
-    result = merge(base, make(status="completed", end=T3, modified=T1),
-                   make(status="completed", end=T1, modified=T2))
+    result = merge(
+        base, make(status="completed", end=T3, modified=T1), make(status="completed", end=T1, modified=T2)
+    )
     assert taskfile.format_timestamp(task_of(result).end) == T3
 
 
@@ -258,6 +270,15 @@ def test_tags_changed_on_one_side_keep_that_sides_order() -> None:
     ours = make(tags=["zeta", "bug", "alpha"], modified=T1)
     theirs = make(tags=["bug"], priority="H", modified=T2)
     assert task_of(merge(base, ours, theirs)).tags == ["zeta", "bug", "alpha"]
+
+
+def test_tags_reordered_differently_on_both_sides_take_the_larger_order() -> None:
+    base = make(tags=["ui", "bug", "auth"])
+    ours = make(tags=["ui", "auth", "bug"], modified=T1)
+    theirs = make(tags=["auth", "bug", "ui"], modified=T2)
+    merged = merge(base, ours, theirs)
+    assert task_of(merged).tags == ["ui", "auth", "bug"]
+    assert merge_task_bytes(base, merged.data, theirs).data == merged.data
 
 
 def test_depends_merge_as_a_set() -> None:
@@ -408,8 +429,10 @@ def test_base_of_another_task_counts_as_no_base() -> None:
 
 
 def test_empty_base_is_add_add() -> None:
-    assert merge(b"", make(tags=["a"]), make(tags=["b"], modified=T1)).data == \
-        merge(None, make(tags=["a"]), make(tags=["b"], modified=T1)).data
+    assert (
+        merge(b"", make(tags=["a"]), make(tags=["b"], modified=T1)).data
+        == merge(None, make(tags=["a"]), make(tags=["b"], modified=T1)).data
+    )
 
 
 def test_identical_sides_are_returned_byte_for_byte() -> None:
@@ -423,8 +446,9 @@ def test_side_equal_to_base_yields_the_other_side_unchanged() -> None:
 
 
 def test_merge_tasks_on_parsed_files() -> None:
-    base, ours, theirs = (taskfile.parse(make(priority=p, modified=t)) for p, t in (("M", T0), ("L", T1),
-                                                                                       ("H", T2)))
+    base, ours, theirs = (
+        taskfile.parse(make(priority=p, modified=t)) for p, t in (("M", T0), ("L", T1), ("H", T2))
+    )
     merged, conflicts = merge_tasks(base, ours, theirs, ours_label="a", theirs_label="b")
     assert merged.task.priority == "H" and [c.field for c in conflicts] == ["priority"]
 

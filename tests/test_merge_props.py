@@ -56,7 +56,7 @@ single_values: dict[str, st.SearchStrategy[Any]] = {
 
 @st.composite
 def bodies(draw: st.DrawFn, lines: list[str] | None = None, unique: bool = False) -> list[str]:
-    """A body (``lines`` None) or an edit of one. ``unique``: no line repeats, so the alignment is unambiguous."""
+    """A body (``lines`` None) or an edit of one; ``unique``: no repeated line, so no ambiguous alignment."""
     if lines is None:
         return draw(st.lists(st.sampled_from(LINES), max_size=8, unique=unique))
     lines = list(lines)
@@ -77,8 +77,9 @@ def bodies(draw: st.DrawFn, lines: list[str] | None = None, unique: bool = False
 
 def _body_text(lines: list[str]) -> str:
     # a line without a newline can only be the last one
-    return "".join(line if line.endswith("\n") or i == len(lines) - 1 else line + "\n"
-                   for i, line in enumerate(lines))
+    return "".join(
+        line if line.endswith("\n") or i == len(lines) - 1 else line + "\n" for i, line in enumerate(lines)
+    )
 
 
 @st.composite
@@ -87,8 +88,9 @@ def base_states(draw: st.DrawFn, unique: bool = False) -> dict[str, Any]:
     state["uuid"] = UUID
     state["tags"] = draw(st.lists(st.sampled_from(TAGS), unique=True, max_size=3))
     state["depends"] = draw(st.lists(st.sampled_from(DEPS), unique=True, max_size=2))
-    state["annotations"] = draw(st.lists(st.tuples(st.sampled_from(TIMES), st.sampled_from(["a", "b"])),
-                                         unique=True, max_size=2))
+    state["annotations"] = draw(
+        st.lists(st.tuples(st.sampled_from(TIMES), st.sampled_from(["a", "b"])), unique=True, max_size=2)
+    )
     state["extras"] = {key: draw(st.sampled_from(EXTRA_VALUES)) for key in EXTRA_KEYS}
     state["body"] = draw(bodies(unique=unique))
     state["unique"] = unique
@@ -102,23 +104,32 @@ def edits(draw: st.DrawFn, base: dict[str, Any]) -> dict[str, Any]:
         state[name] = draw(single_values[name])
     if draw(st.booleans()):
         kept = [tag for tag in state["tags"] if draw(st.booleans())]
-        state["tags"] = kept + [t for t in draw(st.lists(st.sampled_from(TAGS), unique=True)) if t not in kept]
+        state["tags"] = kept + [
+            t for t in draw(st.lists(st.sampled_from(TAGS), unique=True)) if t not in kept
+        ]
     if draw(st.booleans()):
         kept = [dep for dep in state["depends"] if draw(st.booleans())]
-        state["depends"] = kept + [d for d in draw(st.lists(st.sampled_from(DEPS), unique=True)) if d not in kept]
+        state["depends"] = kept + [
+            d for d in draw(st.lists(st.sampled_from(DEPS), unique=True)) if d not in kept
+        ]
     if draw(st.booleans()):
         kept = [a for a in state["annotations"] if draw(st.booleans())]
         added = draw(st.lists(st.tuples(st.sampled_from(TIMES), st.sampled_from(["c", "d"])), max_size=2))
         state["annotations"] = kept + [a for a in added if a not in kept]
     if draw(st.booleans()):
-        state["extras"] = {**state["extras"], draw(st.sampled_from(EXTRA_KEYS)): draw(st.sampled_from(EXTRA_VALUES))}
+        state["extras"] = {
+            **state["extras"],
+            draw(st.sampled_from(EXTRA_KEYS)): draw(st.sampled_from(EXTRA_VALUES)),
+        }
     if draw(st.booleans()):
         state["body"] = draw(bodies(state["body"], unique=state["unique"]))
     return state
 
 
 def render(state: dict[str, Any]) -> bytes:
-    data = {key: value for key, value in state.items() if key not in ("extras", "body", "annotations", "unique")}
+    data = {
+        key: value for key, value in state.items() if key not in ("extras", "body", "annotations", "unique")
+    }
     data["annotations"] = [{"entry": entry, "description": text} for entry, text in state["annotations"]]
     data.update({key: value for key, value in state["extras"].items() if value is not ABSENT})
     return taskfile.dump(Task.model_validate(data), _body_text(state["body"]))
@@ -136,7 +147,9 @@ labels = st.sampled_from(["agent-a", "agent-b", "a -- b", None])
 
 @SETTINGS
 @given(scenarios(), labels, labels)
-def test_symmetric(scenario: tuple[bytes | None, bytes, bytes], label_a: str | None, label_b: str | None) -> None:
+def test_symmetric(
+    scenario: tuple[bytes | None, bytes, bytes], label_a: str | None, label_b: str | None
+) -> None:
     base, ours, theirs = scenario
     forward = merge_task_bytes(base, ours, theirs, ours_label=label_a, theirs_label=label_b)
     backward = merge_task_bytes(base, theirs, ours, ours_label=label_b, theirs_label=label_a)
@@ -172,11 +185,13 @@ def test_merging_the_result_again_with_either_side_changes_nothing(
 
 @SETTINGS
 @given(scenarios(), labels, labels)
-def test_nothing_is_lost(scenario: tuple[bytes | None, bytes, bytes], label_a: str | None,
-                         label_b: str | None) -> None:
+def test_nothing_is_lost(
+    scenario: tuple[bytes | None, bytes, bytes], label_a: str | None, label_b: str | None
+) -> None:
     base_bytes, ours_bytes, theirs_bytes = scenario
-    result = taskfile.parse(merge_task_bytes(base_bytes, ours_bytes, theirs_bytes, ours_label=label_a,
-                                             theirs_label=label_b).data)
+    result = taskfile.parse(
+        merge_task_bytes(base_bytes, ours_bytes, theirs_bytes, ours_label=label_a, theirs_label=label_b).data
+    )
     base = taskfile.parse(base_bytes) if base_bytes else None
     sides = [taskfile.parse(ours_bytes), taskfile.parse(theirs_bytes)]
     notes = {annotation.description for annotation in result.task.annotations}
@@ -233,7 +248,8 @@ def _breakages(good: bytes) -> st.SearchStrategy[bytes]:
     lines = good.split(b"\n")
     return st.one_of(
         st.integers(4, len(lines) - 2).map(
-            lambda at: b"\n".join([*lines[:at], b"<<<<<<< HEAD", b"=======", b">>>>>>> theirs", *lines[at:]])),
+            lambda at: b"\n".join([*lines[:at], b"<<<<<<< HEAD", b"=======", b">>>>>>> theirs", *lines[at:]])
+        ),
         st.integers(1, max(1, len(good) // 2)).map(lambda cut: good[:cut]),
         st.binary(max_size=40),
         st.just(good.replace(b"id: ", b"id: [", 1)),
@@ -253,8 +269,9 @@ def broken_scenarios(draw: st.DrawFn) -> tuple[bytes | None, bytes, bytes]:
 
 @SETTINGS
 @given(broken_scenarios(), labels)
-def test_an_unreadable_side_never_breaks_the_output(scenario: tuple[bytes | None, bytes, bytes],
-                                                   label: str | None) -> None:
+def test_an_unreadable_side_never_breaks_the_output(
+    scenario: tuple[bytes | None, bytes, bytes], label: str | None
+) -> None:
     base, good, broken = scenario
     note(f"unreadable side: {broken!r}")
     forward = merge_task_bytes(base, good, broken, ours_label="agent-a", theirs_label=label)
@@ -304,6 +321,7 @@ def test_remerge_with_repeated_lines_loses_nothing(scenario: tuple[bytes | None,
     merged = merge_task_bytes(base, ours, theirs).data
     again = taskfile.parse(merge_task_bytes(base, merged, ours).data)
     first = taskfile.parse(merged)
-    assert {line.rstrip("\n") for line in split_lines(first.body)} <= \
-        {line.rstrip("\n") for line in split_lines(again.body)}
+    assert {line.rstrip("\n") for line in split_lines(first.body)} <= {
+        line.rstrip("\n") for line in split_lines(again.body)
+    }
     assert _values(again.task) == _values(first.task)
