@@ -127,14 +127,16 @@ class AgentOverlay:
             old = last_tips.get(name)
             if old == tip:
                 continue
-            if old is None or old not in self.git.parents_of(tip):
+            own = None if old is None else self.git.own_steps(old, tip)
+            if own is None:
                 return None
-            steps.append((name, old, tip))
+            steps.append((name, tip, own))
         result = dict(last_result)
-        for name, old, tip in steps:
-            for path, old_oid, new_oid in self.git.tree_diff(old, tip, self.prefix):
-                ours = result[path] if path in result else current.get(path)
-                result[path], _ = self._merge_cached(path, old_oid, ours, new_oid, "merged view", name)
+        for name, tip, own in steps:
+            for parent, commit in own:
+                for path, old_oid, new_oid in self.git.tree_diff(parent, commit, self.prefix):
+                    ours = result[path] if path in result else current.get(path)
+                    result[path], _ = self._merge_cached(path, old_oid, ours, new_oid, "merged view", name)
             self.pending[name] = tip
         return result
 

@@ -376,11 +376,16 @@ class Backlog:
         later merge has a true common ancestor; on the checked-out branch that integrates them."""
         view = self._view
         seen = list(view.pending_tips)
-        merged = {**view.merged_all, **files} if seen else dict(files)
+        names = ", ".join(sorted(self._view.overlay.pending)) or "the checked-out branch"
+        into = ref.removeprefix("refs/heads/")
+        merge_message = format_message(
+            f"merge {names} into {into} (what {self.writer} read)",
+            [("Backlog-Op", "merge"), ("Backlog-Namespace", self.namespace), ("Backlog-Merged-By", self.writer)],
+        )
         if ref == self.agent_ref:
-            return self.git.commit_on_agent_branch(ref, merged, message, seen)
-        if seen:
-            return self.git.merge_into_branch(ref, seen, merged, message)
+            return self.git.commit_on_agent_branch(ref, view.merged_all, files, message, seen, merge_message)
+        if seen:  # the checked-out branch integrates the agent branches it read, then records the op
+            self.git.merge_into_branch(ref, seen, view.merged_all, merge_message)
         return self.git.commit_worktree_files(files, message, ref=ref)
 
     def _subject(self, change: _Change) -> str:
@@ -1020,7 +1025,7 @@ class Backlog:
             op = commit.trailer("Backlog-Op")
             if op == "undo":
                 undone.update(commit.trailers.get("Backlog-Undoes", []))
-            elif op not in (None, "sync", "init") and commit.sha not in undone:
+            elif op not in (None, "sync", "init", "merge") and commit.sha not in undone:
                 candidates.append(commit)
                 same_second[commit.sha] = commit.parents
         candidates = [c for c in candidates if c.sha not in undone]

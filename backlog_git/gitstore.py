@@ -361,10 +361,10 @@ class GitStore:
         oid = self.tip(ref)
         if oid is None:
             return
-        # TIME alone is wrong for commits made within one second (equal commit times): libgit2 then
-        # yields ancestors before descendants (a repo's root right after its tip), which made undo
-        # miss its own earlier undo commits. TOPOLOGICAL guarantees children before parents.
-        for commit in self.repo.walk(oid, SortMode.TOPOLOGICAL | SortMode.TIME):
+        # TIME order is lazy (TOPOLOGICAL walks the whole history first), but commits of one second
+        # come out in any order, ancestors possibly first: callers that need the order within a
+        # second (undo) collect that whole second and order it by parent links.
+        for commit in self.repo.walk(oid, SortMode.TIME):
             yield _commit_info(commit)
 
     def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
@@ -469,32 +469,60 @@ class GitStore:
         return None if oid is None else self.repo[oid].data
 
     def commit_on_agent_branch(
-        self, ref: str, files: Mapping[str, bytes | None], message: str, seen: list[pygit2.Oid] = ()  # type: ignore[assignment]
+        self,
+        ref: str,
+        view_files: Mapping[str, bytes | None],
+        op_files: Mapping[str, bytes | None],
+        message: str,
+        seen: list[pygit2.Oid],
+        merge_message: str,
     ) -> str:
-        """Commit at the object level on an agent branch (no index, no working tree).
+        """Commit an operation at the object level on an agent branch (no index, no working tree).
 
-        The commit merges everything the writer saw: its parents are the branch tip (or the
-        checked-out tip when the branch is missing or already merged: a fast-forward), the
-        checked-out tip if it moved on, and the ``seen`` agent tips; ``files`` must hold the merged
-        contents of every store path those branches changed, so the tree is their true merge and
-        later merges find real common ancestors.
+        When the writer saw other agents' branches (or a checked-out tip its branch lacks), the
+        operation's parent is first a merge commit of all of them whose tree is the merged view
+        (``view_files``: the merged contents of every store path they changed). The operation's
+        own commit then changes only ``op_files``, against exactly what the writer saw, so every
+        later merge finds the true common ancestor of each change.
         """
         signature = self._signature()
         for attempt in range(_CAS_ATTEMPTS):
             tip = self.tip(ref)
             head = self.head_oid()
             parents = self._merge_parents(tip, head, seen)
-            # The previous operation's tree already holds most of the merged view; start from it
-            # unless the checked-out branch moved on (then its tree brings the user's code).
+            # Start from the writer's previous tree unless the checked-out branch moved on (its tree
+            # then brings the user's code).
             start = head if head is not None and head in parents[1:] else (parents[0] if parents else None)
             base_tree = self.repo[start].peel(pygit2.Tree) if start is not None else None
-            blobs = self._changed_blobs(base_tree, files)
-            tree = self._updated_tree(base_tree, blobs)
-            new = self.repo.create_commit(None, signature, signature, message, tree, parents)
+            if len(parents) > 1:
+                merge_tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, view_files))
+                parent = self.repo.create_commit(None, signature, signature, merge_message, merge_tree, parents)
+                base_tree = self.repo[merge_tree]
+            else:
+                parent = parents[0] if parents else None
+            tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, op_files))
+            new = self.repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
             if self._swap_ref(ref, tip, new, message):
                 return str(new)
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
+
+    def own_steps(self, old: pygit2.Oid, tip: pygit2.Oid, limit: int = 4) -> list[tuple[pygit2.Oid, pygit2.Oid]] | None:
+        """The single-parent commits from ``old`` to ``tip`` along first parents, oldest first, as
+        (parent, commit) pairs; merge commits on the way are skipped (their content is other
+        writers'). None when ``old`` is not within ``limit`` first-parent steps of ``tip``."""
+        steps: list[tuple[pygit2.Oid, pygit2.Oid]] = []
+        current = tip
+        for _ in range(limit):
+            parents = self.parents_of(current)
+            if not parents:
+                return None
+            if len(parents) == 1:
+                steps.append((parents[0], current))
+            if parents[0] == old:
+                return list(reversed(steps))
+            current = parents[0]
+        return None
 
     def _changed_blobs(
         self, tree: pygit2.Tree | None, files: Mapping[str, bytes | None]
