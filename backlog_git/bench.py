@@ -153,8 +153,18 @@ def bench_agents(repo: Path, agents: int, ops: int) -> dict[str, float]:
     start = time.perf_counter()
     fresh.sync()
     results[f"sync of {agents}x{ops} ops"] = (time.perf_counter() - start) * 1000
-    results["merge driver per file"] = _driver_cost(repo)
+    results["merge driver per file (process)"] = _driver_cost(repo)
+    results["merge function per file (in process)"] = _merge_cost(repo)
     return results
+
+
+def _merge_cost(repo: Path, runs: int = 200) -> float:
+    from .merge import merge_task_bytes
+
+    data = next((repo / ".backlog" / "tasks").glob("*/*.md")).read_bytes()
+    ours = data.replace(b"status:", b"project: q9\nstatus:", 1)
+    theirs = data.replace(b"status:", b"agent: x\nstatus:", 1)
+    return _median_ms(lambda: merge_task_bytes(data, ours, theirs), runs)
 
 
 def _driver_cost(repo: Path, runs: int = 10) -> float:

@@ -322,7 +322,7 @@ class Backlog:
         with self._lock:
             self._refresh()
             text = str(ref).strip().lower()
-            task_uuid = text if UUID_RE.match(text) else self._resolve(ref).uuid
+            task_uuid = text if UUID_RE.match(text) else self._history_uuid(ref)
             active = self.task_path(task_uuid)
             archived = f"{self.ns_dir}/{ARCHIVE_DIR}/*/{task_uuid[:2]}/{task_uuid}.md"
             refs = ["HEAD"] if self.git.head_oid() is not None else []
@@ -331,6 +331,19 @@ class Backlog:
             if not commits:
                 raise NotFound(f"No history for task '{ref}': no commit touched it.")
             return [self._history_entry(c, active, archived) for c in commits]
+
+    def _history_uuid(self, ref: str) -> str:
+        """The uuid of an active task, or of an archived one named by its numeric id or uuid prefix."""
+        try:
+            return self._resolve(ref).uuid
+        except NotFound:
+            text = str(ref).strip().lower()
+            for files in self._archive_files().values():
+                for path, data in files.items():
+                    entry = parse_entry(path, data)
+                    if entry.error is None and (str(entry.task.id) == text or entry.uuid.startswith(text)):
+                        return entry.uuid
+            raise
 
     def _history_entry(self, commit: CommitInfo, active: str, archived_glob: str) -> dict[str, Any]:
         prefix, _, tail = archived_glob.partition("/*/")
@@ -602,12 +615,15 @@ class Backlog:
             raise InvalidInput("tasks must be a JSON array of task objects, e.g. [{\"description\": \"…\"}].")
 
         def build(change: _Change, now: datetime) -> str:
-            fresh: set[str] = set()
+            # uuids taken: the archived tasks' too (an import must not resurrect a second copy)
+            fresh = {p.rsplit("/", 1)[-1][:-3] for files in self._archive_files().values() for p in files}
             for number, item in enumerate(items, start=1):
                 try:
                     task, body = self._import_one(item, change, now, fresh)
                 except BacklogError as exc:
-                    raise type(exc)(f"Task {number} of the import: {exc} Nothing was imported.") from None
+                    reason = str(exc).rstrip()
+                    reason += "" if reason.endswith((".", "!", "?")) else "."
+                    raise type(exc)(f"Task {number} of the import: {reason} Nothing was imported.") from None
                 self._write(change, task, body)
             return f"Imported {len(items)} task(s)."
 
@@ -1093,14 +1109,12 @@ class Backlog:
         parts = []
         lines = []
         head = self.git.head_oid()
-        for name, tip in pending.items():
-            base = self.git.merge_base(head, tip) if head is not None else None
-            ops = []
-            for commit in self.git.log(f"refs/heads/{AGENT_PREFIX}{name}"):
-                if base is not None and self.git.is_ancestor(commit.sha, base):
-                    break
-                if commit.trailer("Backlog-Op") and commit.trailer("Backlog-Agent") == name:
-                    ops.append(commit.subject)
+        for name in pending:
+            ops = [
+                commit.subject
+                for commit in self.git.log_range(f"refs/heads/{AGENT_PREFIX}{name}", head)
+                if commit.trailer("Backlog-Op") and commit.trailer("Backlog-Agent") == name
+            ]
             parts.append(f"{name} ({len(ops)} op{'s' if len(ops) != 1 else ''})")
             lines.append(f"{name}:")
             lines += [f"  - {subject}" for subject in reversed(ops[:200])]

@@ -367,6 +367,17 @@ class GitStore:
         for commit in self.repo.walk(oid, SortMode.TIME):
             yield _commit_info(commit)
 
+    def log_range(self, ref: str, exclude: pygit2.Oid | None) -> Iterator[CommitInfo]:
+        """Commits reachable from ``ref`` but not from ``exclude`` (``git log EXCLUDE..REF``)."""
+        oid = self.tip(ref)
+        if oid is None:
+            return
+        walker = self.repo.walk(oid, SortMode.TIME)
+        if exclude is not None:
+            walker.hide(exclude)
+        for commit in walker:
+            yield _commit_info(commit)
+
     def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
         """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
         commit = self.repo[sha].peel(pygit2.Commit)

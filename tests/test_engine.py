@@ -794,3 +794,29 @@ def test_task_files_never_contain_yaml_aliases(repo: Path, backlog: Backlog) -> 
     assert "&id" not in text and "*id" not in text
     end = [line for line in text.splitlines() if line.startswith(("end:", "modified:"))]
     assert len(end) == 2 and end[0][-20:] == end[1][-20:]
+
+
+def test_history_of_an_archived_task_by_its_numeric_id(backlog: Backlog) -> None:
+    task = backlog.add("soon archived").tasks[0]
+    backlog.done("1")
+    backlog.archive(0)
+    entries = backlog.history("1")
+    assert [e["op"] for e in entries] == ["archive", "done", "add"]
+    assert backlog.history(task["uuid"][:8]) == entries
+
+
+def test_import_refuses_the_uuid_of_an_archived_task(backlog: Backlog) -> None:
+    task = backlog.add("archived original").tasks[0]
+    backlog.done("1")
+    backlog.archive(0)
+    with pytest.raises(InvalidInput, match="already exists"):
+        backlog.import_tasks([{"uuid": task["uuid"], "description": "second copy"}])
+
+
+def test_an_import_error_reads_as_sentences(backlog: Backlog) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        backlog.import_tasks([{"description": "fine"}, {"description": "bad", "status": "bogus"}])
+    message = str(caught.value)
+    assert message.startswith("Task 2 of the import: ")
+    assert message.endswith("recurring. Nothing was imported.") or ". Nothing was imported." in message
+    assert ".. " not in message and "recurring Nothing" not in message

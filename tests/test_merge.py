@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import pytest
@@ -502,19 +501,3 @@ def test_output_that_would_not_parse_fails_the_merge_instead(monkeypatch: pytest
     monkeypatch.setattr(taskfile, "dump", lambda task, body="": b"---\nbroken: [\n---\n")
     result = merge_task_bytes(base, ours, theirs)
     assert result.failed and result.data == ours and "does not parse" in result.errors[0]
-
-
-# --- speed --------------------------------------------------------------------------------------------------
-
-
-def test_a_typical_merge_takes_about_a_millisecond() -> None:
-    base = make(priority="M", annotations=[ann(T0, "note")], estimate=3)
-    ours = make(BASE_BODY.replace("line one", "ONE"), priority="H", tags=["bug", "x"], modified=T1)
-    theirs = make(BASE_BODY.replace("line five", "FIVE"), priority="L", tags=["auth"], modified=T2)
-    best = float("inf")
-    for _ in range(5):
-        started = time.perf_counter()
-        for _ in range(50):
-            merge_task_bytes(base, ours, theirs, ours_label="a", theirs_label="b")
-        best = min(best, (time.perf_counter() - started) / 50)
-    assert best < 0.003, f"{best * 1000:.2f} ms per merge"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from pathlib import Path
 
 import anyio
@@ -371,14 +370,8 @@ async def test_unknown_tool_and_missing_parameter(srv: Client) -> None:
     assert result.is_error
 
 
-async def test_startup_answers_initialize_quickly(tmp_path: Path) -> None:
-    """Launch → initialize does not depend on the store: the engine is opened on the first call."""
+async def test_server_starts_and_identifies_itself(tmp_path: Path) -> None:
+    """The server answers initialize as `backlog` (its startup time is measured by the benchmark)."""
     repo = make_repo(tmp_path / "repo")
-    best = float("inf")
-    for _ in range(2):
-        start = time.perf_counter()
-        async with serve(repo) as client:
-            best = min(best, time.perf_counter() - start)
-            assert client.init.server_info.name == "backlog"
-    print(f"launch → initialize + tools/list: {best * 1000:.0f} ms")
-    assert best < 3.0
+    async with serve(repo) as client:
+        assert client.init.server_info.name == "backlog"
