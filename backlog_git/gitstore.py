@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import os
+import re
 import subprocess
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -54,11 +56,22 @@ class CommitInfo:
     time: datetime
     subject: str
     message: str
-    trailers: dict[str, list[str]] = field(default_factory=dict)
+
+    @functools.cached_property
+    def trailers(self) -> dict[str, list[str]]:
+        return parse_trailers(self.message)
 
     def trailer(self, key: str) -> str | None:
-        values = self.trailers.get(key)
-        return values[-1] if values else None
+        """The last value of one trailer (found with a regex: an import's message can hold
+        thousands of Backlog-Task lines, and the log walk asks every commit for its writer)."""
+        block = self.message.rstrip().rsplit("\n\n", 1)[-1]
+        values = _trailer_re(key).findall(block)
+        return values[-1].strip() if values else None
+
+
+@functools.lru_cache(maxsize=32)
+def _trailer_re(key: str) -> re.Pattern[str]:
+    return re.compile(rf"^{re.escape(key)}: (.*)$", re.MULTILINE)
 
 
 def _as_oid(value: pygit2.Oid | str) -> pygit2.Oid:
@@ -92,7 +105,6 @@ def _commit_info(commit: pygit2.Commit) -> CommitInfo:
         time=datetime.fromtimestamp(commit.commit_time, UTC),
         subject=message.split("\n", 1)[0],
         message=message,
-        trailers=parse_trailers(message),
     )
 
 
