@@ -139,10 +139,10 @@ def bench_agents(repo: Path, agents: int, ops: int) -> dict[str, float]:
     for n in range(agents):
         agent = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": f"agent-{n}"})
         for k in range(ops):
-            if k % 2:
-                agent.add(f"agent {n} op {k}", project="p3", tags=["bug"])
+            if k % 2:  # a project of their own, so the measured filter's result set stays the same
+                agent.add(f"agent {n} op {k}", project="agents", tags=["bug"])
             else:
-                agent.modify(str(pending[(n * ops + k) % len(pending)]), changes={"priority": "L"})
+                agent.modify(str(pending[(n * ops + k) % len(pending)]), changes={"description": f"agent {n} {k}"})
     results[f"agent ops ({agents}x{ops}) per op"] = (time.perf_counter() - start) * 1000 / (agents * ops)
     fresh = Backlog.open(str(repo), env={})
     start = time.perf_counter()

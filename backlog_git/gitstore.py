@@ -145,6 +145,7 @@ class GitStore:
             )
         self.workdir = Path(self.repo.workdir).resolve()
         self.gitdir = Path(self.repo.path)
+        self._oids: dict[bytes, pygit2.Oid] = {}
 
     @staticmethod
     def _open(start: Path, create: bool) -> pygit2.Repository:
@@ -560,7 +561,13 @@ class GitStore:
             if data is None:
                 if existing is not None:
                     changed[path] = None
-            elif existing is None or existing != pygit2.hash(data):
+                continue
+            oid = self._oids.get(data)  # merged contents repeat from one commit to the next
+            if oid is None:
+                if len(self._oids) > 50_000:
+                    self._oids.clear()
+                oid = self._oids[data] = pygit2.hash(data)
+            if existing is None or existing != oid:
                 changed[path] = self.repo.create_blob(data)
         return changed
 
