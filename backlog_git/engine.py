@@ -1069,6 +1069,12 @@ class Backlog:
 
 
     # ================================================================ many writers
+    def pending_agents(self) -> list[str]:
+        """Agent branches with operations the checked-out branch has not merged yet."""
+        with self._lock:
+            self._refresh()
+            return sorted(self._view.overlay.pending)
+
     def sync(self, remote: str | None = None) -> Outcome:
         """Merge every agent branch into the checked-out branch (one merge commit a reviewer can read),
         renumber clashing ids, and with ``remote``: fetch, merge, push (retrying a rejected push)."""

@@ -50,13 +50,23 @@ def _text(event: Mapping[str, Any], *keys: str) -> str:
 
 
 def session_start(event: Mapping[str, Any], env: Mapping[str, str]) -> str:
-    counts = _open(event, env).summary()
+    """Integrate the agent branches (a sync: one merge commit), then the one-line summary."""
+    from .errors import BacklogError
+
+    backlog = _open(event, env)
+    synced = ""
+    try:
+        if backlog.pending_agents():
+            synced = f" ({backlog.sync().message.rstrip('.')})"
+    except BacklogError as exc:
+        synced = f" (agent branches not merged: {_first_line(str(exc))})"
+    counts = backlog.summary()
     pending = counts.get("pending", 0)
     if not pending:
-        return ""
+        return f"Backlog: no pending tasks{synced}." if synced else ""
     parts = [f"{pending} pending"]
     parts += [f"{counts[name]} {name}" for name in ("active", "overdue", "blocked") if counts.get(name)]
-    return f"Backlog: {', '.join(parts)}. Run /backlog:tasks for details."
+    return f"Backlog: {', '.join(parts)}{synced}. Run /backlog:tasks for details."
 
 
 def _line(task: Mapping[str, Any]) -> str:

@@ -304,3 +304,15 @@ def test_the_installed_console_script_runs_a_hook(repo: Path) -> None:
     )
     assert result.returncode == 0
     assert result.stdout.startswith("Backlog: 1 pending.")
+
+
+def test_session_start_merges_pending_agent_branches(repo: Path) -> None:
+    agent = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "helper"})
+    agent.add("Written by an agent")
+    result = run_hook("SessionStart", event("SessionStart", repo, source="startup"))
+    assert result.returncode == 0
+    assert "sync: merge helper (1 op)" in result.stdout
+    assert result.stdout.strip().startswith("Backlog: 1 pending")
+    merged = subprocess.run(["git", "merge-base", "--is-ancestor", "backlog/helper", "HEAD"], cwd=repo)
+    assert merged.returncode == 0, "the checked-out branch now contains the agent's operation"
+    assert store(repo).pending_agents() == []
