@@ -219,15 +219,19 @@ class GitStore:
         index and the working tree is untouched.
         """
         ref = ref or self.check_writable()
+        self._write_worktree(files)
+        sha = self.commit_files(ref, files, message)
+        self._update_index(files)
+        return sha
+
+    def _write_worktree(self, files: Mapping[str, bytes | None]) -> None:
+        """Write (atomically) or delete exactly these paths in the working tree."""
         for path, data in files.items():
             target = self.workdir / path
             if data is None:
                 _remove_file(target, self.workdir)
             else:
                 _write_atomically(target, data)
-        sha = self.commit_files(ref, files, message)
-        self._update_index(files)
-        return sha
 
     def commit_files(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
         """Commit the files onto ``ref`` at the object level; compare-and-swap the ref, retrying."""
@@ -307,12 +311,14 @@ class GitStore:
             return tree.id  # untouched subtrees are not rewritten
         return builder.write()
 
-    def _update_index(self, files: Mapping[str, bytes | None]) -> None:
+    def _update_index(self, files: Mapping[str, bytes | None], *, resolve_conflicts: bool = False) -> None:
         """Stage exactly these paths as committed; retry while a user's git holds index.lock."""
         for attempt in range(_INDEX_ATTEMPTS):
             try:
                 index = self._fresh_index()
                 for path, data in files.items():
+                    if resolve_conflicts and index.conflicts is not None and path in index.conflicts:
+                        del index.conflicts[path]
                     if data is None:
                         if path in index:
                             index.remove(path)
@@ -604,12 +610,7 @@ class GitStore:
     ) -> str:
         """A merge commit on the checked-out branch with ``others`` as extra parents and ``files``
         written to the tree, the working tree and the index (only those paths)."""
-        for path, data in files.items():
-            target = self.workdir / path
-            if data is None:
-                _remove_file(target, self.workdir)
-            else:
-                _write_atomically(target, data)
+        self._write_worktree(files)
         blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
         signature = self._signature()
         head = self.tip(ref)
@@ -646,20 +647,5 @@ class GitStore:
 
     def stage_resolved(self, files: Mapping[str, bytes | None]) -> None:
         """Write resolved contents and mark them resolved in the index."""
-        for path, data in files.items():
-            target = self.workdir / path
-            if data is None:
-                _remove_file(target, self.workdir)
-            else:
-                _write_atomically(target, data)
-        index = self.repo.index
-        index.read(force=True)
-        for path, data in files.items():
-            if index.conflicts is not None and path in index.conflicts:
-                del index.conflicts[path]
-            if data is None:
-                if path in index:
-                    index.remove(path)
-            else:
-                index.add(path)
-        index.write()
+        self._write_worktree(files)
+        self._update_index(files, resolve_conflicts=True)
