@@ -103,7 +103,9 @@ class Backlog:
         self.ns_dir = f"{STORE_DIR}/{self.namespace}"
         self.writer = store.agent_id or configmod.default_writer()
         self.agent_ref = f"refs/heads/{AGENT_PREFIX}{store.agent_id}" if store.agent_id else None
-        self._view = MergedView(WorkingView(self.git.workdir, self.ns_dir), AgentOverlay(self.git, STORE_DIR))
+        cache = Path(self.git.gitdir) / "backlog" / f"view-{self.namespace}.pickle"
+        working = WorkingView(self.git.workdir, self.ns_dir, cache_path=cache)
+        self._view = MergedView(working, AgentOverlay(self.git, STORE_DIR))
         self._index = TaskIndex.build([])
         self._lock = threading.RLock()
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import pickle
 import re
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +21,15 @@ from .model import UUID_RE, Task
 from .taskfile import TaskFile, TaskFileError, parse
 
 SHARD_RE = re.compile(r"^[0-9a-f]{2}$")
+_CACHE_THRESHOLD = 200  # parse this many files in one scan and the parsed entries are cached
+
+
+def _cache_tag(ns_dir: str) -> tuple[str, ...]:
+    import pydantic
+
+    from . import __version__
+
+    return ("backlog-git view cache", __version__, pydantic.VERSION, ns_dir)
 ID_LINE_RE = re.compile(rb"^id:\s*(\d+)\s*$", re.MULTILINE)
 
 
@@ -166,9 +177,10 @@ class _Watcher:
 class WorkingView:
     """All task files of one namespace directory, kept in step with the working tree."""
 
-    def __init__(self, root: Path, ns_dir: str) -> None:
+    def __init__(self, root: Path, ns_dir: str, cache_path: Path | None = None) -> None:
         self.root = root
         self.ns_dir = ns_dir
+        self.cache_path = cache_path
         self.entries: dict[str, Entry] = {}
         self.by_uuid: dict[str, Entry] = {}
         self.broken_paths: set[str] = set()
@@ -214,8 +226,10 @@ class WorkingView:
         return removed, changed
 
     def _full_scan(self) -> tuple[list[Entry], list[Entry]]:
+        cached = self._load_cache() if not self.entries else {}
         seen: set[str] = set()
         changed: list[Entry] = []
+        parsed = 0
         base = self.root / self.ns_dir
         for shard, shard_path in self._shards(base):
             try:
@@ -237,12 +251,51 @@ class WorkingView:
                     old = self.entries.get(path)
                     if old is not None and old.key == key:
                         continue
-                    entry = read_entry(self.root, path)
+                    entry = cached.get(path)
+                    if entry is None or entry.key != key:
+                        entry = read_entry(self.root, path)
+                        parsed += 1
                     if entry is not None:
                         changed.append(entry)
         removed = [self.entries[p] for p in self.entries if p not in seen]
         self._apply(removed, changed)
+        if parsed >= _CACHE_THRESHOLD:
+            self._save_cache()
         return removed, changed
+
+    # A one-shot process (the CLI, a hook) would parse every file on each run; a cache of parsed
+    # entries in the git directory, trusted per file only while (mtime, size, inode) is unchanged,
+    # spares that. It is never the truth: a missing or unreadable cache just means parsing.
+    def _load_cache(self) -> dict[str, Entry]:
+        if self.cache_path is None:
+            return {}
+        try:
+            with open(self.cache_path, "rb") as handle:
+                tag, entries = pickle.load(handle)
+        except Exception:  # any unreadable cache is simply ignored
+            return {}
+        if tag != _cache_tag(self.ns_dir):
+            return {}
+        return {path: Entry(path, key, raw, file=file, task=file.task) for path, key, raw, file in entries}
+
+    def _save_cache(self) -> None:
+        if self.cache_path is None:
+            return
+        # Files changed within the last seconds may change again within one mtime tick: not cached.
+        recent = (time.time() - 2) * 1e9
+        entries = [
+            (e.path, e.key, e.raw, e.file)
+            for e in self.entries.values()
+            if e.file is not None and e.key[0] < recent
+        ]
+        try:
+            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.cache_path.with_suffix(f".tmp{os.getpid()}")
+            with open(tmp, "wb") as handle:
+                pickle.dump((_cache_tag(self.ns_dir), entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.cache_path)
+        except OSError:
+            pass
 
     @staticmethod
     def _shards(base: Path) -> Iterator[tuple[str, str]]:

@@ -4,6 +4,8 @@ resolver, hand edits and broken files, validation messages, import, history, arc
 from __future__ import annotations
 
 import json
+import os
+import time
 import uuid as uuidlib
 from collections.abc import Callable
 from pathlib import Path
@@ -820,3 +822,21 @@ def test_an_import_error_reads_as_sentences(backlog: Backlog) -> None:
     assert message.startswith("Task 2 of the import: ")
     assert message.endswith("recurring. Nothing was imported.") or ". Nothing was imported." in message
     assert ".. " not in message and "recurring Nothing" not in message
+
+
+def test_a_restart_reuses_parsed_files_but_never_a_stale_one(repo: Path, open_backlog: Opener) -> None:
+    """One-shot processes (CLI, hooks) keep parsed files in .git/backlog/; a changed file is re-read."""
+    first = open_backlog()
+    first.import_tasks([{"description": f"task {n}"} for n in range(250)])
+    old = time.time() - 3600
+    for path in (repo / ".backlog" / "tasks").glob("*/*.md"):
+        os.utime(path, (old, old))  # older than the cache's racy window
+    open_backlog().list("")  # a restart parses everything and writes the cache
+    cache = repo / ".git" / "backlog" / "view-tasks.pickle"
+    assert cache.exists()
+    target = next((repo / ".backlog" / "tasks").glob("*/*.md"))
+    target.write_text(target.read_text().replace("description: task", "description: edited task", 1))
+    listed = {t["description"] for t in open_backlog().list("")}
+    assert len(listed) == 250 and sum(d.startswith("edited task") for d in listed) == 1
+    cache.write_bytes(b"not a pickle")  # a broken cache is ignored, never an error
+    assert open_backlog().count("") == 250
