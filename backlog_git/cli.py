@@ -233,9 +233,20 @@ def _run(args: argparse.Namespace) -> int:
 
         return _init(Backlog, args)
 
-    from .engine import Backlog, Outcome
+    from .engine import Backlog
 
     backlog = Backlog.open(args.repo)
+    try:
+        return _command(backlog, args)
+    finally:
+        if args.command != "check":  # check lists them itself
+            for problem in backlog.broken_files():
+                print(f"backlog-git: warning: {problem}", file=sys.stderr)
+
+
+def _command(backlog: Any, args: argparse.Namespace) -> int:
+    from .engine import Outcome
+
     cmd = args.command
     if cmd in ("list", "count"):
         text = " ".join(args.filter)

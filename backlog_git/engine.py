@@ -266,6 +266,11 @@ class Backlog:
                 )
             return entry.file.body
 
+    def broken_files(self) -> list[str]:
+        """Task files that do not parse or validate (path:line: reason), as of the latest call.
+        Adapters show these with every result, so one broken file is never silently skipped."""
+        return [str(entry.error) for entry in self._view.broken() if entry.error is not None]
+
     def summary(self) -> dict[str, int]:
         """Counts for the session-start line: pending, active, overdue, blocked."""
         with self._lock:

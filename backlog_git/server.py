@@ -135,10 +135,19 @@ def _select(tasks: list[dict[str, Any]], fields: list[str] | None) -> list[dict[
     return [{name: task[name] for name in fields if name in task} for task in tasks]
 
 
+def _with_warnings(result: CallToolResult, broken: list[str]) -> CallToolResult:
+    """A second text item names unreadable task files (the first stays the tool's plain result)."""
+    if not broken:
+        return result
+    warning = f"Warning: {len(broken)} task file(s) could not be read and are left out:\n" + "\n".join(broken)
+    return result.model_copy(update={"content": [*result.content, TextContent(type="text", text=warning)]})
+
+
 def _call(tool: str, action: Callable[[Backlog], CallToolResult]) -> CallToolResult:
     """Run one tool body against the store; turn failures into isError results."""
     try:
-        return action(_store.get())
+        backlog = _store.get()
+        return _with_warnings(action(backlog), backlog.broken_files())
     except BacklogError as exc:
         return _error(str(exc) or type(exc).__name__)
     except Exception as exc:

@@ -269,3 +269,22 @@ def test_environment_selects_store(
     monkeypatch.setenv("BACKLOG_NAMESPACE", "../escape")
     code, _, err = cli("list", repo=False)
     assert code == 1 and "Invalid namespace" in err
+
+
+def test_every_command_warns_about_a_broken_file_on_stderr(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for args in (["init", "-q", "-b", "main"], ["config", "user.name", "t"], ["config", "user.email", "t@x"]):
+        subprocess.run(["git", *args], cwd=repo, check=True)
+    run = lambda *a: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "backlog_git", "--repo", str(repo), *a], capture_output=True, text=True
+    )
+    assert run("add", "will break").returncode == 0
+    assert run("add", "still fine").returncode == 0
+    broken = next(p for p in (repo / ".backlog" / "tasks").glob("*/*.md") if "will break" in p.read_text())
+    broken.write_text(broken.read_text().replace("status: pending", "status: bogus"))
+    for args in (["list"], ["count"], ["add", "third"]):
+        proc = run(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert f"warning: .backlog/tasks/{broken.parent.name}/{broken.name}:5: field 'status'" in proc.stderr
+    assert "still fine" in run("list").stdout

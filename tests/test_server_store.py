@@ -216,6 +216,11 @@ async def test_a_broken_file_is_reported_and_the_rest_keeps_working(srv: Client)
     path = task_file(srv.repo, broken["uuid"])  # type: ignore[arg-type]
     path.write_text(path.read_text().replace("status: pending", "status: [unclosed"))
     assert "Still fine" in await srv.descriptions("")
+    listed = await srv.call("task_list", filter="")
+    assert not listed.is_error
+    warning = listed.content[-1].text
+    assert len(listed.content) == 2 and warning.startswith("Warning: 1 task file(s) could not be read")
+    assert f"{broken['uuid']}.md:" in warning and "invalid YAML" in warning, "path, line and reason"
     text = await srv.fail("task_info", id=str(broken["id"]))
     assert broken["uuid"] in text or ".md" in text
 

@@ -76,7 +76,10 @@ def today_utc(days: int = 0) -> str:
 
 
 def text_of(result: CallToolResult) -> str:
-    assert len(result.content) == 1, result.content
+    """The result's one text item (a second item is only ever the unreadable-files warning)."""
+    assert len(result.content) == 1 or all(
+        extra.type == "text" and extra.text.startswith("Warning: ") for extra in result.content[1:]
+    ), result.content
     item = result.content[0]
     assert item.type == "text"
     return item.text
