@@ -345,11 +345,22 @@ class Backlog:
             return self._resolve(ref).uuid
         except NotFound:
             text = str(ref).strip().lower()
-            for files in self._archive_files().values():
-                for path, data in files.items():
-                    entry = parse_entry(path, data)
-                    if entry.error is None and (str(entry.task.id) == text or entry.uuid.startswith(text)):
-                        return entry.uuid
+            archived = [
+                entry
+                for files in self._archive_files().values()
+                for entry in (parse_entry(path, data) for path, data in files.items())
+                if entry.error is None
+            ]
+            if text.isdigit():
+                matches = [e for e in archived if e.task.id == int(text)]
+            if not text.isdigit() or not matches:
+                prefixed = UUID_PREFIX_RE.match(text) is not None
+                matches = [e for e in archived if prefixed and e.uuid.startswith(text)]
+            if len(matches) > 1:
+                names = ", ".join(f"{e.task.id} ({e.uuid})" for e in matches)
+                raise AmbiguousId(f"'{ref}' matches more than one archived task: {names}. Use the full uuid.") from None
+            if matches:
+                return matches[0].uuid
             raise
 
     def _history_entry(self, commit: CommitInfo, active: str, archived_glob: str) -> dict[str, Any]:
@@ -739,6 +750,8 @@ class Backlog:
                     data.pop(key, None)
                 else:
                     data[key] = value
+        if task.uuid in (data.get("depends") or []):
+            raise InvalidInput(f"Task {task.id} cannot depend on itself.")
         tags = [t for t in data.get("tags") or [] if t not in set(remove_tags)]
         tags += [t for t in add_tags if t not in tags and t not in remove_tags]
         data["tags"] = tags
@@ -801,7 +814,8 @@ class Backlog:
     def done(self, ref: str) -> Outcome:
         def apply(task: Task, now: datetime) -> Task:
             if task.status == "completed":
-                raise WrongState(f"Task {task.id} is already completed (at {task.end:%Y-%m-%d %H:%M} UTC).")
+                when = f" (at {task.end:%Y-%m-%d %H:%M} UTC)" if task.end else ""
+                raise WrongState(f"Task {task.id} is already completed{when}.")
             if task.status == "deleted":
                 raise WrongState(f"Task {task.id} is deleted; restore it with task_undo before completing it.")
             return task.model_copy(update={"status": "completed", "end": now, "start": None})

@@ -98,6 +98,17 @@ def _parse_into(entry: Entry) -> None:
     except TaskFileError as exc:
         entry.error = exc
         return
+    shard = entry.path.rsplit("/", 2)[-2]
+    if shard != entry.uuid[:2]:
+        entry.error = TaskFileError(
+            entry.path,
+            None,
+            f"the file is in the directory {shard}/ but a task file lives in {entry.uuid[:2]}/ "
+            f"(the first two characters of its uuid); move it back with `git mv`",
+        )
+        entry.file = None
+        entry.task = None  # type: ignore[assignment]
+        return
     if entry.file.task.uuid != entry.uuid:
         entry.error = TaskFileError(
             entry.path,
@@ -127,11 +138,13 @@ class _Watcher:
             self.mask |= getattr(self.flags, name)
         self.dirs: dict[int, str] = {}
         self.armed = False
+        self.inode: int | None = None
 
     def arm(self) -> bool:
         """Watch the namespace directory and every shard; False if it does not exist yet."""
         self.close_watches()
         try:
+            self.inode = os.stat(self.base).st_ino
             self.dirs[self.inotify.add_watch(str(self.base), self.mask)] = ""
             for item in os.scandir(self.base):
                 if SHARD_RE.match(item.name) and item.is_dir():
@@ -141,6 +154,14 @@ class _Watcher:
             return False
         self.armed = True
         return True
+
+    def still_watching(self) -> bool:
+        """The watched directory is still the one at the store's path (renaming a parent such as
+        ``.backlog`` away sends the watch no event)."""
+        try:
+            return os.stat(self.base).st_ino == self.inode
+        except OSError:
+            return False
 
     def watch_shard(self, shard: str) -> None:
         self.dirs[self.inotify.add_watch(str(self.base / shard), self.mask)] = shard
@@ -194,7 +215,7 @@ class WorkingView:
     def refresh(self) -> tuple[list[Entry], list[Entry]]:
         """Re-read what changed on disk; return (removed entries, added-or-changed entries)."""
         watcher = self._watcher
-        if watcher is not None and watcher.armed:
+        if watcher is not None and watcher.armed and watcher.still_watching():
             found = watcher.changes()
             if found is not None:
                 return self._refresh_paths(*found)

@@ -840,3 +840,52 @@ def test_a_restart_reuses_parsed_files_but_never_a_stale_one(repo: Path, open_ba
     assert len(listed) == 250 and sum(d.startswith("edited task") for d in listed) == 1
     cache.write_bytes(b"not a pickle")  # a broken cache is ignored, never an error
     assert open_backlog().count("") == 250
+
+
+def test_a_task_file_in_the_wrong_shard_is_reported_not_duplicated(repo: Path, open_backlog: Opener) -> None:
+    task = open_backlog().add("moved by hand").tasks[0]
+    source = repo / task_path(task["uuid"])
+    wrong = source.parent.parent / ("00" if task["uuid"][:2] != "00" else "01")
+    wrong.mkdir()
+    source.rename(wrong / source.name)
+    backlog = open_backlog()
+    problems = backlog.check()
+    assert any("move it back with `git mv`" in p["reason"] for p in problems)
+    with pytest.raises(BrokenTaskFile):
+        backlog.modify("1", changes={"priority": "H"})
+    assert sorted(p.parent.name for p in (repo / ".backlog" / "tasks").glob("*/*.md")) == [wrong.name]
+
+
+def test_history_of_an_archived_id_never_picks_a_uuid_that_starts_with_those_digits(backlog: Backlog) -> None:
+    first = "2" + str(uuidlib.uuid4())[1:]
+    backlog.import_tasks(
+        [
+            {"description": "first archived", "uuid": first, "status": "completed", "end": "2020-01-01"},
+            {"description": "second archived", "status": "completed", "end": "2020-01-01"},
+        ]
+    )
+    backlog.archive(0)
+    second = next(t for t in backlog.archive_load(backlog.archive_list()[0]) if t["id"] == 2)
+    created = backlog.history("2")[-1]
+    assert created["changes"]["uuid"] == [None, second["uuid"]]
+
+
+def test_done_on_a_completed_task_without_an_end_is_a_clear_error(backlog: Backlog) -> None:
+    backlog.add("one")
+    backlog.done("1")
+    backlog.modify("1", changes={"end": ""})
+    with pytest.raises(WrongState, match="already completed"):
+        backlog.done("1")
+
+
+def test_a_task_cannot_depend_on_itself(backlog: Backlog) -> None:
+    backlog.add("one")
+    with pytest.raises(InvalidInput, match="cannot depend on itself"):
+        backlog.modify("1", changes={"depends": "1"})
+
+
+def test_reads_notice_the_store_directory_renamed_away(repo: Path, backlog: Backlog) -> None:
+    backlog.add("here")
+    assert backlog.count("") == 1
+    (repo / ".backlog").rename(repo / "moved-away")
+    assert backlog.count("") == 0
