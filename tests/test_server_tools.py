@@ -209,6 +209,9 @@ async def test_unexpected_exceptions_are_reported_and_the_server_keeps_serving(
         def count(self, *args: Any, **kwargs: Any) -> int:
             return 7
 
+        def broken_files(self) -> list[str]:
+            return []
+
     monkeypatch.setattr(fresh_store._store, "get", lambda: Broken())
     async with MemoryClient(create_server()) as client:
         result = await client.call_tool("task_list", {"filter": ""})
