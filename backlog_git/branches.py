@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pygit2
@@ -243,7 +244,7 @@ class MergedView:
             return [], []  # nothing moved: the merged view is still right
         self._tips = tips
         working_changed = {e.path for e in w_removed} | {e.path for e in w_changed}
-        merged = self.overlay.merged(_ContentsOf(self.working), working_changed)
+        merged = self.overlay.merged(WorkingContents(self.root, self.working), working_changed)
         self.merged_all = merged
         self.pending_tips = list(self.overlay.pending.values())
         self.counter = merged.get(f"{self.ns_dir}/{COUNTER_NAME}")
@@ -294,28 +295,28 @@ class MergedView:
     def broken(self) -> list[Entry]:
         return sorted((self.entries[p] for p in self.broken_paths), key=lambda e: e.path)
 
-    def tasks(self) -> dict[str, Any]:
-        return {uuid: entry.task for uuid, entry in self.by_uuid.items()}
-
     def raw(self, path: str) -> bytes | None:
         entry = self.entries.get(path)
         return None if entry is None else entry.raw
 
 
-class _ContentsOf(Mapping[str, bytes | None]):
-    """The working view's file contents by path, read lazily (only paths agents touched are asked)."""
+class WorkingContents(Mapping[str, bytes | None]):
+    """Working-tree file contents by repository path, read lazily (only the paths a merge asks
+    for); a working view, when given, answers for the task files it already holds."""
 
-    def __init__(self, working: WorkingView) -> None:
+    def __init__(self, root: Path, working: WorkingView | None = None) -> None:
+        self.root = root
         self.working = working
 
     def __getitem__(self, path: str) -> bytes | None:
-        entry = self.working.entries.get(path)
-        if entry is not None:
-            return entry.raw
-        if _is_task_path(path, self.working.ns_dir):
-            return None
+        if self.working is not None:
+            entry = self.working.entries.get(path)
+            if entry is not None:
+                return entry.raw
+            if _is_task_path(path, self.working.ns_dir):
+                return None
         try:
-            return (self.working.root / path).read_bytes()
+            return (self.root / path).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             return None
 
@@ -323,10 +324,10 @@ class _ContentsOf(Mapping[str, bytes | None]):
         return self[path]
 
     def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.working.entries)
+        return iter(()) if self.working is None else iter(self.working.entries)
 
     def __len__(self) -> int:
-        return len(self.working.entries)
+        return 0 if self.working is None else len(self.working.entries)
 
 
 def _is_task_path(path: str, ns_dir: str) -> bool:

@@ -9,7 +9,6 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 from .errors import BacklogError
@@ -376,5 +375,3 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"backlog-git: {exc}", file=sys.stderr)
         return 1
 
-
-_ = (UTC, datetime)

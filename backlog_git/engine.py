@@ -14,14 +14,14 @@ import threading
 import uuid as uuidlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from . import config as configmod
-from .branches import AGENT_PREFIX, AgentOverlay, MergedView, merge_counter, merge_file
+from .branches import AGENT_PREFIX, AgentOverlay, MergedView, WorkingContents, merge_counter, merge_file
 from .errors import (
     AmbiguousId,
     BacklogError,
@@ -1111,7 +1111,7 @@ class Backlog:
             pending = overlay.pending_branches()
             files: dict[str, bytes | None] = {}
             if pending:
-                current = _WorkingContents(self.git.workdir)
+                current = WorkingContents(self.git.workdir)
                 merged = overlay.merged(current)
                 files = {p: d for p, d in merged.items() if d != current.get(p)}
                 files.update(self._reconcile_moves(files, current))
@@ -1289,7 +1289,7 @@ class Backlog:
                 resolved[path] = merge_file_bytes(path, base, ours, theirs)
         if not resolved:
             return 0
-        current = _WorkingContents(self.git.workdir)
+        current = WorkingContents(self.git.workdir)
         for path in [p for p, d in resolved.items() if d is not None and f"/{ARCHIVE_DIR}/" not in p]:
             # An archive move against an edit: git staged the archived copy as a plain add, so fold it in too.
             ns_dir, shard, name = path.rsplit("/", 2)
@@ -1387,30 +1387,10 @@ def _revert_fields(path: str, before: bytes, after: bytes, current: bytes, subje
 
 
 __all__ = ["Backlog", "Outcome"]
-_ = UTC
 
 
 def merge_file_bytes(path: str, base: bytes | None, ours: bytes | None, theirs: bytes | None) -> bytes | None:
     return merge_file(path, base, ours, theirs, "ours", "theirs")
-
-
-class _WorkingContents(Mapping[str, bytes | None]):
-    """Working-tree file contents by repository path, read on demand."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def __getitem__(self, path: str) -> bytes | None:
-        return _read_current(self.root / path)
-
-    def get(self, path: str, default: Any = None) -> bytes | None:  # type: ignore[override]
-        return self[path]
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(())
-
-    def __len__(self) -> int:
-        return 0
 
 
 class _TaskMap(Mapping[str, Task]):

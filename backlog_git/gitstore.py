@@ -353,27 +353,8 @@ class GitStore:
         return self._index_obj
 
     # ----------------------------------------------------------------- reading history
-    def read_blob(self, commit_sha: str | None, path: str) -> bytes | None:
-        if commit_sha is None:
-            return None
-        tree = self.repo[commit_sha].peel(pygit2.Tree)
-        try:
-            entry = tree[path]
-        except KeyError:
-            return None
-        obj = self.repo[entry.id]
-        return obj.data if isinstance(obj, pygit2.Blob) else None
-
     def commit(self, sha: str) -> CommitInfo:
         return _commit_info(self.repo[sha].peel(pygit2.Commit))
-
-    def first_parent_log(self, ref: str) -> Iterator[CommitInfo]:
-        """Commits from ``ref`` back along first parents, newest first."""
-        oid = self.tip(ref)
-        while oid is not None:
-            commit = self.repo[oid].peel(pygit2.Commit)
-            yield _commit_info(commit)
-            oid = commit.parent_ids[0] if commit.parent_ids else None
 
     def log(self, ref: str) -> Iterator[CommitInfo]:
         """Every commit reachable from ``ref``, newest first (merged side branches included)."""
@@ -400,19 +381,9 @@ class GitStore:
     def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
         """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
         commit = self.repo[sha].peel(pygit2.Commit)
-        if commit.parents:
-            diff = commit.parents[0].tree.diff_to_tree(commit.tree)
-        else:
-            diff = commit.tree.diff_to_tree(swap=True)
-        result = []
-        for delta in diff.deltas:
-            path = delta.new_file.path if delta.new_file.id != _ZERO else delta.old_file.path
-            if not path.startswith(prefix + "/"):
-                continue
-            old = None if delta.old_file.id == _ZERO else self.repo[delta.old_file.id].data
-            new = None if delta.new_file.id == _ZERO else self.repo[delta.new_file.id].data
-            result.append((path, old, new))
-        return sorted(result, key=lambda item: item[0])
+        parent = commit.parent_ids[0] if commit.parent_ids else None
+        changes = self.tree_diff(parent, commit.id, prefix)
+        return sorted((path, self.blob(old), self.blob(new)) for path, old, new in changes)
 
     def path_log(self, paths: list[str], refs: list[str]) -> list[CommitInfo]:
         """Commits reachable from ``refs`` that touched any of ``paths``, newest first (``git log``)."""

@@ -353,6 +353,3 @@ class WorkingView:
 
     def broken(self) -> list[Entry]:
         return sorted((self.entries[p] for p in self.broken_paths), key=lambda e: e.path)
-
-    def tasks(self) -> dict[str, Task]:
-        return {uuid: entry.task for uuid, entry in self.by_uuid.items()}

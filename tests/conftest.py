@@ -155,3 +155,27 @@ def open_backlog(repo: Path) -> Callable[..., Backlog]:
 @pytest.fixture
 def backlog(open_backlog: Callable[..., Backlog]) -> Iterator[Backlog]:
     yield open_backlog()
+
+
+# ---------------------------------------------------------------------------- MCP server test fixtures
+@pytest.fixture(scope="module")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="module")
+async def pool(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Servers on fresh repositories, each booted while the previous test runs."""
+    from test_server_support import server_pool
+
+    async with server_pool(tmp_path_factory.mktemp("pool")) as servers:
+        yield servers
+
+
+@pytest.fixture
+async def srv(pool: Any) -> Any:
+    """A fresh repository and a fresh server (started while the previous test ran)."""
+    client = await pool.take()
+    yield client
+    assert client.done is not None
+    client.done.set()

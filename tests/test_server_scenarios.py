@@ -5,29 +5,9 @@ success, the port expects ``isError`` (deliberate fix, contract §15.2)."""
 from __future__ import annotations
 
 import pytest
-from test_server_support import Client, ServerPool, server_pool
+from test_server_support import Client
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> ServerPool:
-    async with server_pool(tmp_path_factory.mktemp("pool")) as servers:
-        yield servers
-
-
-@pytest.fixture
-async def srv(pool: ServerPool) -> Client:
-    """A fresh repository and a fresh server (started while the previous test ran)."""
-    client = await pool.take()
-    yield client
-    assert client.done is not None
-    client.done.set()
 
 
 async def test_s09_default_list_shows_pending_only(srv: Client) -> None:

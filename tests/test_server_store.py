@@ -12,39 +12,17 @@ import anyio
 import pytest
 from test_server_support import (
     Client,
-    ServerPool,
     commit_count,
     git,
     make_repo,
     run_cli,
     serve,
-    server_pool,
     task_file,
 )
 
 from backlog_git.config import slug
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
-async def pool(tmp_path_factory: pytest.TempPathFactory) -> ServerPool:
-    async with server_pool(tmp_path_factory.mktemp("pool")) as servers:
-        yield servers
-
-
-@pytest.fixture
-async def srv(pool: ServerPool) -> Client:
-    """A fresh repository and a fresh server (started while the previous test ran)."""
-    client = await pool.take()
-    yield client
-    assert client.done is not None
-    client.done.set()
 
 
 # ------------------------------------------------------------------------------------------ where the store is

@@ -26,11 +26,6 @@ IDEMPOTENT_WRITES = {
 
 
 @pytest.fixture(scope="module")
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture(scope="module")
 async def listing(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = make_repo(tmp_path_factory.mktemp("tools") / "repo")
     async with serve(repo) as client:

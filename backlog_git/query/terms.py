@@ -468,27 +468,23 @@ def _kind_op(core: str | None, mod: str, value: str, token: Token) -> Op:
     if core is None:
         return _extra_op(mod, value, token)
     kind = FIELD_KINDS[core]
-    if kind == "text":
-        return _text_op(mod, value, token)
-    if kind == "project":
-        return _project_op(mod, value, token)
-    if kind == "status":
-        return _status_op(mod, value, token)
-    if kind == "priority":
-        return _priority_op(mod, value, token)
-    if kind == "uuid":
-        return _uuid_op(mod, value, token)
     if kind == "number":
         return _number_op(mod, value, token, core)
-    if kind == "bool":
-        return _bool_op(mod, value, token)
-    if kind == "date":
-        return _date_op(mod, value, token)
-    if kind == "depends":
-        return _depends_op(mod, value, token)
     if core == "annotations":
         return _annotation_op(mod, value, token)
-    return _list_op(mod, value, token)
+    return _OPS_BY_KIND.get(kind, _list_op)(mod, value, token)
+
+
+_OPS_BY_KIND: dict[str, Callable[[str, str, Token], Op]] = {
+    "text": _text_op,
+    "project": _project_op,
+    "status": _status_op,
+    "priority": _priority_op,
+    "uuid": _uuid_op,
+    "bool": _bool_op,
+    "date": _date_op,
+    "depends": _depends_op,
+}
 
 
 def _bind(get: Getter, op: Op, negate: bool) -> Binder:
