@@ -32,8 +32,8 @@ def main(base: str, ours: str, theirs: str, path: str) -> int:
         Path(ours).write_bytes(merge_counter(ours_data, theirs_data))
         return 0
     if not path.endswith(".md"):
-        proc = subprocess.run(["git", "merge-file", "-L", "ours", "-L", "base", "-L", "theirs", ours, base, theirs],
-                              check=False)
+        labels = ["-L", "ours", "-L", "base", "-L", "theirs"]
+        proc = subprocess.run(["git", "merge-file", *labels, "--", ours, base, theirs], check=False)
         return 0 if proc.returncode == 0 else 1
     from .merge import merge_task_bytes
 

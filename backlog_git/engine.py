@@ -1099,9 +1099,10 @@ class Backlog:
     def sync(self, remote: str | None = None) -> Outcome:
         """Merge every agent branch into the checked-out branch (one merge commit a reviewer can read),
         renumber clashing ids, and with ``remote``: fetch, merge, push (retrying a rejected push)."""
+        name = self.git.configured_remote(remote) if remote else None
         messages = [self._sync_local().message]
-        if remote:
-            messages.append(self._sync_remote(remote))
+        if name:
+            messages.append(self._sync_remote(name))
         return Outcome(" ".join(messages), [], self.git.head_tip())
 
     def _sync_local(self) -> Outcome:
@@ -1213,13 +1214,13 @@ class Backlog:
     def _sync_remote(self, remote: str) -> str:
         branch = self.git.check_writable().removeprefix("refs/heads/")
         for _attempt in range(5):
-            self.git.run_git("fetch", remote)
+            self.git.run_git("fetch", "--", remote)
             upstream = f"refs/remotes/{remote}/{branch}"
             tip = self.git.tip(upstream)
             if tip is not None and not self.git.is_ancestor(tip, self.git.head_oid()):
                 self._merge_upstream(remote, branch)
                 self._sync_local()
-            push = self.git.run_git("push", remote, f"HEAD:refs/heads/{branch}", check=False)
+            push = self.git.run_git("push", "--", remote, f"HEAD:refs/heads/{branch}", check=False)
             if push.returncode == 0:
                 return f"Pushed {branch} to {remote}."
             if not any(word in push.stderr for word in ("rejected", "fetch first", "non-fast-forward")):
@@ -1230,7 +1231,7 @@ class Backlog:
         with self._lock, self.git.writer_lock():
             before = self.git.head_oid()
             result = self.git.run_git("merge", "--no-edit", "-m", f"sync: merge {remote}/{branch}",
-                                      f"{remote}/{branch}", check=False)
+                                      "--", f"{remote}/{branch}", check=False)
             if result.returncode == 0:
                 self._reopen_archived(before)
                 return

@@ -23,7 +23,7 @@ from pathlib import Path
 import pygit2
 from pygit2.enums import FileMode, RepositoryState, SortMode
 
-from .errors import RepositoryError
+from .errors import InvalidInput, RepositoryError
 
 TRAILER_PREFIX = "Backlog-"
 _STATE_NAMES = {
@@ -391,7 +391,7 @@ class GitStore:
         if not refs:
             return []
         proc = subprocess.run(
-            ["git", "log", "--format=%H", *refs, "--", *paths],
+            ["git", "log", "--format=%H", "--end-of-options", *refs, "--", *paths],
             cwd=self.workdir,
             capture_output=True,
             text=True,
@@ -400,6 +400,23 @@ class GitStore:
         if proc.returncode != 0:
             raise RepositoryError(f"git log failed: {proc.stderr.strip()}")
         return [self.commit(sha) for sha in proc.stdout.split()]
+
+    # ----------------------------------------------------------------- remotes
+    def configured_remote(self, name: str) -> str:
+        """``name`` if it is a remote configured in this repository, else a clear refusal.
+
+        Remote text comes from users and agents; accepting only a configured remote's name (never a URL,
+        a path or anything that looks like an option) means it can neither run a command through git's
+        transport options nor push the store somewhere nobody configured."""
+        name = name.strip()
+        configured = sorted(self.repo.remotes.names())
+        if name in configured and not name.startswith("-"):
+            return name
+        shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80]) + "..."
+        known = ", ".join(configured) if configured else "none (add one with `git remote add NAME URL`)"
+        raise InvalidInput(
+            f"'{shown}' is not a configured git remote. Name one of this repository's remotes: {known}."
+        )
 
     # ----------------------------------------------------------------- configuration
     def get_config(self, key: str) -> str | None:
