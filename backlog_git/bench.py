@@ -11,6 +11,7 @@ merged read with 8 agent branches ≤ 2× the single-branch read.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import statistics
@@ -106,7 +107,7 @@ def bench_core(repo: Path, runs: int) -> dict[str, float]:
 def _raw_floor(backlog: Backlog, runs: int) -> float:
     """pygit2 writing one blob, the trees on its path and a commit, and moving a ref."""
     git = backlog.git
-    paths = list(backlog._view.entries)  # a real path of the store, so the trees are full size
+    paths = list(backlog.state.view.entries)  # a real path of the store, so the trees are full size
     rng = random.Random(1)
     message = format_message("bench", [("Backlog-Op", "bench")])
     git.commit_files("refs/bench/floor", {paths[0]: b"seed"}, message)
@@ -120,7 +121,7 @@ def bench_query(repo: Path, runs: int) -> dict[str, float]:
     backlog.list("")
     results = {}
     for text in ("project:p3 +bug", "priority:H due.before:eow", "+READY", "description.contains:foo"):
-        results[f"list {text}"] = _median_ms(lambda text=text: backlog.list(text), runs)
+        results[f"list {text}"] = _median_ms(functools.partial(backlog.list, text), runs)
     results["count status:pending"] = _median_ms(lambda: backlog.count("status:pending"), runs)
     compile_filter.cache_clear() if hasattr(compile_filter, "cache_clear") else None
     texts = [f"project:p{i} +bug or ( priority:H due.before:eow )" for i in range(runs)]
@@ -195,6 +196,7 @@ async def _mcp_figures(repo: Path, runs: int) -> dict[str, float]:
 
     from mcp import ClientSession, StdioServerParameters, stdio_client
 
+    devnull = open(os.devnull, "w")  # noqa: SIM115  # the servers' stderr, for the whole measurement
     params = StdioServerParameters(
         command=sys.executable, args=["-m", "backlog_git", "serve"],
         env={**os.environ, "BACKLOG_REPO": str(repo)}, cwd=str(repo),
@@ -203,18 +205,18 @@ async def _mcp_figures(repo: Path, runs: int) -> dict[str, float]:
     starts = []
     for _ in range(5):
         start = time.perf_counter()
-        async with stdio_client(params, errlog=subprocess.DEVNULL) as (read, write), ClientSession(read, write) as s:
+        async with stdio_client(params, errlog=devnull) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
             starts.append((time.perf_counter() - start) * 1000)
     figures["mcp launch → initialize (best of 5)"] = min(starts)
-    async with stdio_client(params, errlog=subprocess.DEVNULL) as (read, write), ClientSession(read, write) as s:
+    async with stdio_client(params, errlog=devnull) as (read, write), ClientSession(read, write) as s:
         await s.initialize()
         await s.list_tools()
 
         async def call(name: str, **args: Any) -> Any:
             result = await s.call_tool(name, args)
             if result.is_error:
-                raise RuntimeError(f"{name}: {result.content[0].text}")
+                raise RuntimeError(f"{name}: {getattr(result.content[0], 'text', result.content[0])}")
             return result
 
         async def median(make: Callable[[], Any]) -> float:

@@ -13,17 +13,17 @@ import os
 import re
 import socket
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .errors import RepositoryError
+from .layout import ARCHIVE_DIR
 
-STORE_DIR = ".backlog"
 DEFAULT_NAMESPACE = "tasks"
 NAMESPACE_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 AGENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 # Names that would collide with the store's own directories inside a namespace.
-RESERVED_NAMESPACES = {"archive"}
+RESERVED_NAMESPACES = {ARCHIVE_DIR}
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ class StoreConfig:
     namespace: str
     agent_id: str | None
     source: str
+    writer: str | None = None
+    """The writer's identity when no agent id names it (an MCP session's own); None: the local user."""
+
+    def with_writer(self, writer: str | None) -> StoreConfig:
+        return replace(self, writer=writer)
 
 
 def slug(path: str) -> str:
@@ -74,6 +79,13 @@ def resolve_agent_id(env: Mapping[str, str]) -> str | None:
             "(it names the git branch backlog/<agent-id>)."
         )
     return agent
+
+
+def project_dir(env: Mapping[str, str] | None = None, fallback: str | None = None) -> str:
+    """The directory the store is resolved from, for the server and the hooks alike: Claude Code's
+    project directory when it names one, else ``fallback`` (a hook event's cwd), else the process's cwd."""
+    env = os.environ if env is None else env
+    return env.get("CLAUDE_PROJECT_DIR", "").strip() or fallback or os.getcwd()
 
 
 def default_writer() -> str:

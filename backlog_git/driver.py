@@ -8,35 +8,22 @@ when neither side of a task file parses.
 
 from __future__ import annotations
 
-import subprocess
 import sys
 from pathlib import Path
 
-COUNTER_NAME = "next-id"
-
-
-def merge_counter(*values: bytes | None) -> bytes:
-    """The id counter merges by maximum: ids handed out anywhere are never handed out again."""
-    numbers = []
-    for value in values:
-        try:
-            numbers.append(int((value or b"0").decode().strip() or "0"))
-        except ValueError:
-            continue
-    return f"{max(numbers, default=1)}\n".encode()
+from .layout import is_counter, is_task_file
+from .merge import merge_counter, merge_task_bytes
 
 
 def main(base: str, ours: str, theirs: str, path: str) -> int:
     base_data, ours_data, theirs_data = (Path(p).read_bytes() for p in (base, ours, theirs))
-    if path.endswith("/" + COUNTER_NAME):
+    if is_counter(path):
         Path(ours).write_bytes(merge_counter(ours_data, theirs_data))
         return 0
-    if not path.endswith(".md"):
-        labels = ["-L", "ours", "-L", "base", "-L", "theirs"]
-        proc = subprocess.run(["git", "merge-file", *labels, "--", ours, base, theirs], check=False)
-        return 0 if proc.returncode == 0 else 1
-    from .merge import merge_task_bytes
+    if not is_task_file(path):
+        from .gitstore import merge_text_file  # only non-task files need git (and pygit2's import)
 
+        return 0 if merge_text_file(ours, base, theirs) else 1
     result = merge_task_bytes(base_data or None, ours_data, theirs_data, path=path)
     Path(ours).write_bytes(result.data)
     if result.failed:

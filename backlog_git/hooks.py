@@ -9,7 +9,7 @@
 * ``TaskCompleted``: complete the one pending task whose description is exactly the subject; when
   several match, say so and change nothing.
 
-The store is found exactly as the server finds it (:func:`project_dir`, then the
+The store is found exactly as the server finds it (:func:`~backlog_git.config.project_dir`, then the
 engine's resolution with the same environment). A hook never fails the session: every problem is
 reported as one line on stdout and the exit status is always 0.
 """
@@ -22,15 +22,10 @@ import sys
 from collections.abc import Mapping
 from typing import IO, Any
 
+from .config import project_dir
+
 EVENTS = ("SessionStart", "SubagentStart", "TaskCreated", "TaskCompleted")
 MAX_LISTED = 10
-
-
-def project_dir(env: Mapping[str, str] | None = None, fallback: str | None = None) -> str:
-    """The directory the store is resolved from, for the server and the hooks alike: Claude Code's
-    project directory when it names one, else ``fallback`` (a hook event's cwd), else the process's cwd."""
-    env = os.environ if env is None else env
-    return env.get("CLAUDE_PROJECT_DIR", "").strip() or fallback or os.getcwd()
 
 
 def _open(event: Mapping[str, Any], env: Mapping[str, str]) -> Any:

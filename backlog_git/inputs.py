@@ -1,8 +1,14 @@
-"""Parsing of the loose text inputs that agents and humans type: tags, tag edits, ``extra``, numbers.
+"""Parsing of the loose text inputs that agents and humans type: tags, tag edits, ``extra``, numbers,
+ids, filters, priorities, the JSON of an import and archive segment names.
 
-Pure functions with no I/O, shared by the MCP server and the CLI. Each accepts the forms clients
-actually send (a comma string, a JSON array in a string, a real list, a number as text) and raises
+Pure functions with no I/O: the one input layer of the CLI and the MCP server alike, so both surfaces
+accept and refuse the same inputs with the same messages. Each accepts the forms clients actually send
+(a comma string, a JSON array in a string, a real list, a number as text) and raises
 :class:`~backlog_git.errors.InvalidInput` with a message that says what to type instead.
+
+:func:`new_task`, :func:`logged_task` and :func:`task_edit` hold the policy of how a call's explicit
+parameters combine with ``extra``: explicit parameters win, empty values mean absent on a new task and
+"clear" on an existing one.
 
 ``extra`` (the original server's catch-all parameter) is honoured here rather than ignored:
 
@@ -18,7 +24,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,19 +32,10 @@ from .errors import InvalidInput
 
 DEFAULT_LIST_FILTER = "status:pending"
 
+NEW_TASK_OPTIONS = ("project", "priority", "due", "wait", "scheduled", "recur", "until", "agent", "depends")
+"""Keyword arguments of ``Backlog.add`` besides description, tags and attributes."""
 # Fields a ``key:value`` token in ``extra`` may set, besides user-defined attributes.
-EXTRA_FIELDS = (
-    "description",
-    "project",
-    "priority",
-    "due",
-    "wait",
-    "scheduled",
-    "recur",
-    "until",
-    "agent",
-    "depends",
-)
+EXTRA_FIELDS = ("description", *NEW_TASK_OPTIONS)
 # Fields that only their own tools change; ``extra`` refuses them with a hint.
 _RESERVED = {
     "status": "use task_done, task_delete or task_log to change a task's status",
@@ -59,6 +56,8 @@ _RESERVED = {
 _ATTR_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
+SEGMENT_RE = re.compile(r"^\d{4}-Q[1-4]$")
+_SEGMENT_PREFIXES = ("archive/archive-", "archive/", "archive-")
 
 
 def to_text(value: Any) -> Any:
@@ -116,31 +115,26 @@ def parse_tags(value: str | Iterable[Any] | None) -> list[str]:
     """Tags for a new task: ``"bug,urgent"``, ``'["bug", "urgent"]'`` or ``["bug", "urgent"]``.
 
     A leading ``+`` is accepted and dropped (``"+bug"`` is the tag ``bug``); duplicates are removed."""
-    tags: list[str] = []
+    tags: dict[str, None] = {}  # ordered and de-duplicated in linear time
     for word in split_list(value, "tags"):
         tag = word[1:] if word.startswith("+") else word
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
+        if tag:
+            tags.setdefault(tag)
+    return list(tags)
 
 
 def parse_tag_edits(value: str | Iterable[Any] | None) -> tuple[list[str], list[str]]:
     """Tag edits for an existing task: ``"+a,-b,c"`` adds a and c and removes b."""
-    add: list[str] = []
-    remove: list[str] = []
+    add: dict[str, None] = {}  # ordered sets: linear in the number of tags
+    remove: dict[str, None] = {}
     for word in split_list(value, "tags"):
-        if word.startswith("-"):
-            target, other = remove, add
-        else:
-            target, other = add, remove
+        target, other = (remove, add) if word.startswith("-") else (add, remove)
         tag = word[1:] if word[0] in "+-" else word
         if not tag:
             continue
-        if tag in other:
-            other.remove(tag)
-        if tag not in target:
-            target.append(tag)
-    return add, remove
+        other.pop(tag, None)
+        target.setdefault(tag)
+    return list(add), list(remove)
 
 
 def parse_depends(value: str | Iterable[Any] | None) -> list[str]:
@@ -189,6 +183,63 @@ def list_filter(value: str | None) -> str:
     """The filter of task_list/task_count: an empty (or blank) filter means the pending tasks."""
     text = (value or "").strip()
     return text or DEFAULT_LIST_FILTER
+
+
+def parse_ref(value: str | int | None) -> str:
+    """A task reference (numeric id, uuid, uuid prefix; a filter where one is allowed), trimmed.
+    What it names is resolved by the engine's one resolver."""
+    return "" if value is None else str(value).strip()
+
+
+def parse_optional(value: str | None) -> str | None:
+    """An optional word (sort keys such as ``"due+,id-"``, a remote's name), trimmed; blank means none."""
+    return (value or "").strip() or None
+
+
+def parse_priority(value: Any) -> Any:
+    """A priority as typed: trimmed and upper-cased (``" h"`` → ``"H"``); other values pass unchanged
+    so that the caller's own check (the MCP schema's enum, the CLI's choices) reports them."""
+    value = to_text(value)
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+def parse_import(value: str | list[Any]) -> list[Any]:
+    """The tasks of an import: a JSON array (of task objects, each checked by the engine)."""
+    if isinstance(value, list):
+        return value
+    try:
+        items = json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(f"tasks must be a JSON array of task objects: {exc}") from None
+    if not isinstance(items, list):
+        raise InvalidInput('tasks must be a JSON array of task objects, e.g. [{"description": "…"}].')
+    return items
+
+
+def archive_segment(value: str) -> str:
+    """An archive segment's quarter from any name it is known by: ``2026-Q1``, ``archive/2026-Q1``,
+    ``archive-2026-Q1``, ``archive/archive-2026-Q1.json``."""
+    text = str(value).strip()
+    name = text
+    for prefix in _SEGMENT_PREFIXES:
+        name = name.removeprefix(prefix)
+    name = name.removesuffix(".json")
+    if not SEGMENT_RE.match(name):
+        raise InvalidInput(
+            f"Invalid archive segment name '{text}'. Use a quarter like 2026-Q1 (see task_archive_list)."
+        )
+    return name
+
+
+def parse_assignments(pairs: Sequence[str], option: str = "--attr") -> dict[str, str]:
+    """``KEY=VALUE`` words (the CLI's ``--attr``) as a dict; ``KEY=`` is an empty value."""
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise InvalidInput(f"{option} takes KEY=VALUE, got {pair!r}.")
+        result[key.strip()] = value
+    return result
 
 
 @dataclass
@@ -259,3 +310,121 @@ def parse_extra(value: str | None) -> Extra:
                 "starting with a letter."
             )
     return extra
+
+
+# ------------------------------------------------------------------ one engine call's arguments
+# The policy of how explicit parameters and ``extra`` combine, the same for every adapter.
+
+_NOT_LOGGED = ("due", "wait", "scheduled", "recur", "until", "depends")
+
+
+@dataclass
+class Request:
+    """The arguments of one engine call, and a note for its result message (words it skipped)."""
+
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    note: str = ""
+
+
+def new_task(
+    description: str | None,
+    options: Mapping[str, str | None],
+    tags: str | Iterable[Any] | None = None,
+    extra: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> Request:
+    """``Backlog.add``'s arguments: ``options`` (see :data:`NEW_TASK_OPTIONS`) win over ``extra``'s
+    ``key:value``; ``+tag`` in ``extra`` adds a tag (``-tag`` has nothing to remove); empty values are absent."""
+    ex = parse_extra(extra)
+    values = _merge_new(options, ex.fields)
+    kwargs: dict[str, Any] = {key: values.get(key) for key in NEW_TASK_OPTIONS}
+    kwargs["tags"] = _new_tags(tags, ex.add_tags)
+    kwargs["depends"] = parse_depends(values.get("depends"))
+    kwargs["attributes"] = _new_attributes(ex.attributes, attributes)
+    return Request((_description(description, ex.fields),), kwargs, ex.note())
+
+
+def logged_task(
+    description: str | None,
+    options: Mapping[str, str | None],
+    tags: str | Iterable[Any] | None = None,
+    extra: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> Request:
+    """``Backlog.log``'s arguments (project, priority, agent): as :func:`new_task`, but a finished task
+    has no use for dates, recurrence or dependencies, so those words are named as skipped."""
+    ex = parse_extra(extra)
+    values = _merge_new(options, ex.fields)
+    new_attributes = _new_attributes(ex.attributes, attributes)
+    for key in _NOT_LOGGED:
+        if key in values:
+            ex.ignored.append(f"{key}:{values[key]}")
+    kwargs: dict[str, Any] = {key: values.get(key) for key in ("project", "priority", "agent")}
+    kwargs["tags"] = _new_tags(tags, ex.add_tags)
+    kwargs["attributes"] = new_attributes
+    return Request((_description(description, ex.fields),), kwargs, ex.note())
+
+
+def task_edit(
+    options: Mapping[str, str | None],
+    tags: str | Iterable[Any] | None = None,
+    extra: str | None = None,
+    attributes: Mapping[str, str] | None = None,
+) -> Request:
+    """``Backlog.modify``/``duplicate``'s keyword arguments (changes, add_tags, remove_tags): an omitted
+    option is untouched, ``""`` clears it; explicit options win over ``extra``, explicit tag edits over
+    ``extra``'s."""
+    ex = parse_extra(extra)
+    changes = _changes(options, ex.fields, {**ex.attributes, **(attributes or {})})
+    add, remove = _tag_edits(tags, ex.add_tags, ex.remove_tags)
+    return Request((), {"changes": changes, "add_tags": add, "remove_tags": remove}, ex.note())
+
+
+def _description(explicit: str | None, from_extra: Mapping[str, str]) -> str:
+    if explicit is not None and explicit != "":
+        return explicit
+    return from_extra.get("description", explicit or "")
+
+
+def _merge_new(explicit: Mapping[str, str | None], from_extra: Mapping[str, str]) -> dict[str, str]:
+    """Values for a new task: explicit parameters win over ``extra``; empty values mean absent."""
+    values = {key: value for key, value in from_extra.items() if value != "" and key != "description"}
+    values.update({key: value for key, value in explicit.items() if value is not None and value != ""})
+    return values
+
+
+def _new_tags(tags: str | Iterable[Any] | None, from_extra: list[str]) -> list[str]:
+    tag_list = parse_tags(tags)
+    return tag_list + [tag for tag in from_extra if tag not in tag_list]
+
+
+def _new_attributes(from_extra: Mapping[str, str], explicit: Mapping[str, str] | None) -> dict[str, str] | None:
+    merged = {**from_extra, **(explicit or {})}
+    return {key: value for key, value in merged.items() if value != ""} or None
+
+
+def _changes(
+    explicit: Mapping[str, str | None], ex_fields: Mapping[str, str], attributes: Mapping[str, str]
+) -> dict[str, Any]:
+    """Field changes for an existing task: omitted = untouched, "" = clear; explicit wins over extra."""
+    changes: dict[str, Any] = {**attributes, **ex_fields}
+    changes.update({key: value for key, value in explicit.items() if value is not None})
+    if changes.get("description") == "":
+        del changes["description"]  # a task always has a description: "" leaves it as it is
+    if "depends" in changes and changes["depends"] != "":
+        changes["depends"] = parse_depends(changes["depends"])
+    return changes
+
+
+def _tag_edits(
+    tags: str | Iterable[Any] | None, add_extra: list[str], remove_extra: list[str]
+) -> tuple[list[str], list[str]]:
+    add, remove = parse_tag_edits(tags)
+    for tag in add_extra:
+        if tag not in add and tag not in remove:
+            add.append(tag)
+    for tag in remove_extra:
+        if tag not in add and tag not in remove:
+            remove.append(tag)
+    return add, remove

@@ -112,7 +112,7 @@ from datetime import date, datetime
 from difflib import SequenceMatcher
 from typing import Any
 
-from . import taskfile
+from . import layout, taskfile
 from .model import Annotation, Task, format_timestamp
 from .taskfile import TaskFile, TaskFileError
 
@@ -849,3 +849,36 @@ def _raw_block_at(lines: list[str], begin: int) -> _Block | None:
         if lines[index] == closing:
             return _Block(begin, index + 1, ((begin, begin),))
     return None
+
+
+def merge_counter(*values: bytes | None) -> bytes:
+    """The id counter merges by maximum: ids handed out anywhere are never handed out again."""
+    numbers = []
+    for value in values:
+        try:
+            numbers.append(int((value or b"0").decode().strip() or "0"))
+        except ValueError:
+            continue
+    return f"{max(numbers, default=1)}\n".encode()
+
+
+def merge_file(
+    path: str, base: bytes | None, ours: bytes | None, theirs: bytes | None, ours_label: str, theirs_label: str
+) -> bytes | None:
+    """Three-way merge of one store path; None means the file is absent.
+
+    A deletion against an edit keeps the edit (purge or move never wins over somebody's change).
+    """
+    if ours == theirs:
+        return ours
+    if ours == base:
+        return theirs
+    if theirs == base:
+        return ours
+    if ours is None or theirs is None:
+        return ours if ours is not None else theirs
+    if layout.is_counter(path):
+        return merge_counter(ours, theirs)
+    if not layout.is_task_file(path):
+        return ours
+    return merge_task_bytes(base, ours, theirs, path=path, ours_label=ours_label, theirs_label=theirs_label).data

@@ -2,21 +2,35 @@
 
 Timestamps are timezone-aware UTC datetimes in memory and ``YYYY-MM-DDTHH:MM:SSZ`` on disk and in
 JSON. Unknown keys (user-defined attributes) are kept in ``model_extra`` and round-tripped.
+
+Sizes are bounded (``MAX_*`` below) so that one task can never make every read slow or break it:
+each check is linear and stops as soon as a limit is crossed.
 """
 
 from __future__ import annotations
 
 import re
+import reprlib
 from datetime import UTC, date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 STATUSES = ("pending", "completed", "deleted", "recurring")
 PRIORITIES = ("H", "M", "L")
 DATE_FIELDS = ("due", "wait", "scheduled", "until", "start", "end", "entry", "modified")
 USER_DATE_FIELDS = ("due", "wait", "scheduled", "until")
 MAX_DESCRIPTION = 500
+MAX_TAGS = 1000
+"""Tags on one task (after removing duplicates)."""
+MAX_TAG_LENGTH = 100
+"""Characters in one tag."""
+MAX_ATTRIBUTE_SIZE = 10_000
+"""Characters in one user-defined attribute's value: its text and numbers, plus one for each list
+item and the length (at least one) of each mapping key."""
+MAX_ATTRIBUTE_DEPTH = 20
+"""Levels of lists and mappings nested in one user-defined attribute's value (a plain value is 0)."""
 
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let "<uuid>\n" through.
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -109,6 +123,8 @@ class Task(BaseModel):
     depends: list[str] = Field(default_factory=list)
     parent: str | None = None
     agent: str | None = None
+    lease: datetime | None = None
+    """While a claim holds: when it expires (``agent`` names the holder); see ``task_claim``."""
     start: datetime | None = None
     end: datetime | None = None
     entry: datetime
@@ -184,17 +200,28 @@ class Task(BaseModel):
         if value is None:
             return []
         if not isinstance(value, list):
-            raise ValueError(f"tags must be a list of words, got {value!r}")
-        tags: list[str] = []
+            raise ValueError(f"tags must be a list of words, got {_short(value)}")
+        tags: dict[str, None] = {}  # insertion-ordered set: linear de-duplication
         for tag in value:
+            if isinstance(tag, (list, dict)):
+                raise ValueError(f"Invalid tag {_short(tag)}: a tag is one word, not a list or a mapping.")
             text = str(tag)
+            if len(text) > MAX_TAG_LENGTH:
+                raise ValueError(
+                    f"Invalid tag {_short(text)}: a tag is at most {MAX_TAG_LENGTH} characters "
+                    f"(got {len(text)}); use a shorter word."
+                )
             if not text or any(ch.isspace() for ch in text):
                 raise ValueError(f"Invalid tag {text!r}: a tag is one word with no spaces.")
             if text.startswith(("+", "-")):
                 raise ValueError(f"Invalid tag {text!r}: a tag cannot start with '+' or '-'.")
-            if text not in tags:
-                tags.append(text)
-        return tags
+            tags[text] = None
+        if len(tags) > MAX_TAGS:
+            raise ValueError(
+                f"Too many tags: {len(tags)} (a task has at most {MAX_TAGS}); group tasks with a project "
+                "or an attribute instead."
+            )
+        return list(tags)
 
     @field_validator("depends", mode="before")
     @classmethod
@@ -203,14 +230,13 @@ class Task(BaseModel):
             return []
         if not isinstance(value, list):
             raise ValueError(f"depends must be a list of task uuids, got {value!r}")
-        result: list[str] = []
+        result: dict[str, None] = {}  # insertion-ordered set: linear de-duplication
         for item in value:
             text = str(item).strip().lower()
             if not UUID_RE.match(text):
-                raise ValueError(f"Invalid dependency UUID: {str(item)!r}")
-            if text not in result:
-                result.append(text)
-        return result
+                raise ValueError(f"Invalid dependency UUID: {_short(str(item))}")
+            result[text] = None
+        return list(result)
 
     @field_validator("parent", mode="before")
     @classmethod
@@ -241,6 +267,15 @@ class Task(BaseModel):
     def _annotations(cls, value: Any) -> Any:
         return [] if value is None else value
 
+    @model_validator(mode="after")
+    def _attributes(self) -> Task:
+        for key, value in (self.model_extra or {}).items():
+            problem = attribute_problem(key, value)
+            if problem is not None:
+                # ``attribute`` in the error's context lets a file reader point at the line.
+                raise PydanticCustomError("attribute_limit", problem, {"attribute": key})
+        return self
+
     @field_serializer(*DATE_FIELDS, when_used="json")
     def _ser_dates(self, value: datetime | None) -> str | None:
         return None if value is None else format_timestamp(value)
@@ -257,6 +292,53 @@ class Task(BaseModel):
             if not data.get(key):
                 data.pop(key, None)
         return data
+
+
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = _SHORT_REPR.maxother = 40
+
+
+def _short(value: Any) -> str:
+    """A repr() of bounded length and cost (long text and big structures elided with '...'), for
+    messages about oversized input."""
+    return _SHORT_REPR.repr(value)
+
+
+def attribute_problem(key: str, value: Any) -> str | None:
+    """Why a user-defined attribute's value is refused (too deep, too large), or None if it is fine.
+
+    Walks the value without recursion and stops at the first limit crossed, so a huge or
+    self-referencing value costs at most ``MAX_ATTRIBUTE_SIZE`` steps."""
+    size = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            depth += 1
+            if depth > MAX_ATTRIBUTE_DEPTH:
+                return (
+                    f"Attribute {key!r} is nested more than {MAX_ATTRIBUTE_DEPTH} levels deep (lists or "
+                    f"mappings inside each other); at most {MAX_ATTRIBUTE_DEPTH} are allowed: flatten the "
+                    "value, or put structured content in the task's doc (task_doc_write)."
+                )
+            if isinstance(item, dict):
+                for name, child in item.items():
+                    size += max(1, len(str(name)))
+                    if size > MAX_ATTRIBUTE_SIZE:
+                        break
+                    stack.append((child, depth))
+            else:
+                size += len(item)
+                if size <= MAX_ATTRIBUTE_SIZE:
+                    stack.extend((child, depth) for child in item)
+        else:
+            size += len(item) if isinstance(item, str) else len(str(item))
+        if size > MAX_ATTRIBUTE_SIZE:
+            return (
+                f"Attribute {key!r} is too large: more than {MAX_ATTRIBUTE_SIZE} characters; keep "
+                "attributes short and put long content in the task's doc (task_doc_write)."
+            )
+    return None
 
 
 def validate_extra_key(key: str) -> None:

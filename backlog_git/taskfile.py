@@ -15,7 +15,16 @@
 Output is deterministic: a fixed key order, one field per line, block lists, no wrapping, so
 loading and saving an unchanged task gives the same bytes and one changed field is one changed
 line. YAML is read with a safe loader (no object construction) that reads only ``true``/``false``
-as booleans, so a hand-written ``project: no`` stays the text "no".
+as booleans, so a hand-written ``project: no`` stays the text "no". Anchors and aliases
+(``&name``/``*name``) are refused before anything is built: the writer never emits them, and a
+handful of aliased lines can stand for billions of values. A file checked out with CRLF line endings
+(``core.autocrlf=true``) reads as the same task and body as its LF original.
+
+Splitting, loading and exporting go through python-frontmatter's handler layer
+(``frontmatter.default_handlers.YAMLHandler``) with the store's fence, loader and dumper plugged in;
+its top-level ``frontmatter.loads``/``dumps`` are not used (they strip the body), nor are the
+handler's defaults (its fence pattern also takes ``----`` and swallows blank lines after the closing
+``---``, its loader reads ``no`` as false).
 """
 
 from __future__ import annotations
@@ -26,13 +35,14 @@ from datetime import datetime
 from typing import Any
 
 import yaml
+from frontmatter.default_handlers import YAMLHandler
 from pydantic import ValidationError
 
 from .model import Task, format_timestamp
 
 FIELD_ORDER = (
     "uuid", "id", "description", "status", "project", "priority", "tags", "due", "wait",
-    "scheduled", "recur", "until", "depends", "parent", "agent", "start", "end", "entry",
+    "scheduled", "recur", "until", "depends", "parent", "agent", "lease", "start", "end", "entry",
     "modified", "annotations",
 )
 _FIELD_RANK = {name: rank for rank, name in enumerate(FIELD_ORDER)}
@@ -41,7 +51,7 @@ FENCE = "---\n"
 _BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """Safe loader with YAML 1.2-like scalars: no yes/no booleans, no implicit timestamps."""
 
 
@@ -103,6 +113,34 @@ _Dumper.add_representer(str, _represent_str)
 _Dumper.add_representer(datetime, _represent_datetime)
 
 
+class _TaskFrontMatter(YAMLHandler):
+    """python-frontmatter's YAML handler with the store's fence, safe loader and deterministic dumper.
+
+    The fence is exactly ``---`` (trailing blanks allowed) and consumes its own line break only, so
+    the body after it is kept byte for byte.
+    """
+
+    FM_BOUNDARY = re.compile(r"^---[ \t]*(?:\n|\Z)", re.MULTILINE)
+    START_DELIMITER = END_DELIMITER = "---"
+
+    def load(self, fm: str, **kwargs: object) -> Any:
+        kwargs.setdefault("Loader", _Loader)
+        return super().load(fm, **kwargs)
+
+    def export(self, metadata: dict[str, object], **kwargs: object) -> str:
+        kwargs.setdefault("Dumper", _Dumper)
+        kwargs.setdefault("sort_keys", False)
+        kwargs.setdefault("width", 2**31 - 1)
+        kwargs.setdefault("indent", 2)
+        # The handler strips the YAML it exports; our dumper never starts or ends a document with
+        # blanks that matter (a kept trailing newline gets an explicit `...` end line), so only the
+        # final line break is restored.
+        return super().export(metadata, **kwargs) + "\n"
+
+
+_HANDLER = _TaskFrontMatter()
+
+
 class TaskFileError(ValueError):
     """A task file that does not parse or validate: where it is, which line, and why."""
 
@@ -124,19 +162,28 @@ class TaskFile:
     body: str
 
 
+_CRLF_FENCE = re.compile(r"---[ \t]*\r\n")
+
+
 def split(text: str, path: str = "<task>") -> tuple[str, str, int]:
-    """Split file text into (front-matter YAML, body, line number where the YAML starts)."""
+    """Split file text into (front-matter YAML, body, line number where the YAML starts).
+
+    A file whose opening fence ends in CRLF was checked out with ``core.autocrlf=true`` (git converts
+    a file only when it has no CR at all, and the store always writes ``---\\n``) or saved by a
+    CRLF editor: its CRLFs are read as LFs, so it parses to the task and body of its LF original.
+    """
     if not text.startswith("---"):
         raise TaskFileError(path, 1, "the file must start with a '---' line opening the YAML front-matter")
-    first_newline = text.find("\n")
-    if first_newline == -1 or text[:first_newline].rstrip() != "---":
+    if _CRLF_FENCE.match(text):
+        text = text.replace("\r\n", "\n")
+    if not _HANDLER.detect(text):
         raise TaskFileError(path, 1, "the first line must be exactly '---'")
-    start = first_newline + 1
-    match = re.search(r"^---[ \t]*(?:\n|\Z)", text[start:], re.MULTILINE)
-    if match is None:
-        raise TaskFileError(path, None, "the front-matter is never closed: add a '---' line after the fields")
-    yaml_text = text[start : start + match.start()]
-    body = text[start + match.end() :]
+    try:
+        yaml_text, body = _HANDLER.split(text)
+    except ValueError:
+        raise TaskFileError(
+            path, None, "the front-matter is never closed: add a '---' line after the fields"
+        ) from None
     return yaml_text, body, 2
 
 
@@ -147,14 +194,39 @@ def _line_of_key(yaml_text: str, key: str, first_line: int) -> int | None:
     return first_line + yaml_text.count("\n", 0, match.start())
 
 
+def _refuse_anchors(yaml_text: str, path: str, first_line: int) -> None:
+    """Raise at the first YAML anchor or alias, reading parser events only (nothing is expanded)."""
+    if "&" not in yaml_text and "*" not in yaml_text:
+        return  # neither can occur without its indicator character
+    for event in yaml.parse(yaml_text, Loader=_Loader):
+        anchor = getattr(event, "anchor", None)
+        if anchor is None:
+            continue
+        what = f"YAML alias '*{anchor}'" if isinstance(event, yaml.AliasEvent) else f"YAML anchor '&{anchor}'"
+        mark = event.start_mark
+        raise TaskFileError(
+            path,
+            first_line + mark.line if mark is not None else None,
+            f"{what} is not allowed in a task file: write the value out in full "
+            "(anchors and aliases can expand to billions of values)",
+        )
+
+
 def load_fields(yaml_text: str, path: str, first_line: int = 2) -> dict[str, Any]:
     try:
-        data = yaml.load(yaml_text, Loader=_Loader)
+        _refuse_anchors(yaml_text, path, first_line)
+        data = _HANDLER.load(yaml_text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = first_line + mark.line if mark is not None else None
         problem = getattr(exc, "problem", None) or str(exc)
         raise TaskFileError(path, line, f"invalid YAML: {problem}") from None
+    except RecursionError:
+        raise TaskFileError(path, None, "invalid YAML: values are nested too deeply") from None
+    except TaskFileError:
+        raise
+    except ValueError as exc:  # e.g. an integer with more digits than Python converts
+        raise TaskFileError(path, None, f"invalid YAML: {exc}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -182,9 +254,13 @@ def parse(data: bytes | str, path: str = "<task>") -> TaskFile:
         error = exc.errors()[0]
         field = str(error["loc"][0]) if error["loc"] else ""
         message = error["msg"].removeprefix("Value error, ")
+        attribute = (error.get("ctx") or {}).get("attribute")
+        line: int | None
         if error["type"] == "missing":
             message = f"required field '{field}' is missing"
             line = first_line
+        elif attribute is not None:  # a user-defined attribute the model refused (it names it)
+            line = _line_of_key(yaml_text, str(attribute), first_line) or first_line
         else:
             message = f"field '{field}': {message}"
             line = _line_of_key(yaml_text, field, first_line) if field else first_line
@@ -208,13 +284,5 @@ def ordered_fields(task: Task) -> dict[str, Any]:
 
 def dump(task: Task, body: str = "") -> bytes:
     """Serialise a task deterministically to file bytes."""
-    fields_yaml = yaml.dump(
-        ordered_fields(task),
-        Dumper=_Dumper,
-        sort_keys=False,
-        default_flow_style=False,
-        allow_unicode=True,
-        width=2**31 - 1,
-        indent=2,
-    )
+    fields_yaml = _HANDLER.export(ordered_fields(task))
     return (FENCE + fields_yaml + FENCE + body).encode("utf-8")

@@ -8,6 +8,7 @@ not parse is kept as an error entry, reported by path and line, and never hides 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import pickle
 import re
@@ -17,10 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .model import UUID_RE, Task
+from .layout import SHARD_RE, is_task_name, shard_dir_of, uuid_of
+from .model import Task
+from .query.terms import DOC_TAG
 from .taskfile import TaskFile, TaskFileError, parse
 
-SHARD_RE = re.compile(r"^[0-9a-f]{2}$")
 _CACHE_THRESHOLD = 200  # parse this many files in one scan and the parsed entries are cached
 
 
@@ -49,7 +51,7 @@ class Entry:
     """The uuid the file name claims (also for a broken file)."""
 
     def __post_init__(self) -> None:
-        self.uuid = os.path.basename(self.path)[: -len(".md")]
+        self.uuid = uuid_of(self.path)
 
     def claimed_id(self) -> int | None:
         """For a broken file: the numeric id written in it, if one can be read."""
@@ -57,17 +59,41 @@ class Entry:
         return int(match.group(1)) if match else None
 
     def record(self) -> dict[str, Any]:
-        """The task as JSON-ready data (cached until the file changes), plus has_doc."""
+        """The task as JSON-ready data (cached until the file changes), plus has_doc. The ``doc`` tag
+        follows the body (one definition of "has a doc"), whatever a hand edit left in ``tags``."""
         if self._record is None:
             record = self.task.to_record()
+            tags = list(record.get("tags", []))
             if self.has_doc:
                 record["has_doc"] = True
+                if DOC_TAG not in tags:
+                    tags.append(DOC_TAG)
+            else:
+                tags = [t for t in tags if t != DOC_TAG]
+            if tags:
+                record["tags"] = tags
+            else:
+                record.pop("tags", None)
+            record["version"] = self.version
             self._record = record
         return self._record
 
     @property
+    def version(self) -> str:
+        """A short version of the task: the start of its git blob id (what ``expected_version`` names)."""
+        return version_of(self.raw)
+
+    @property
     def has_doc(self) -> bool:
         return bool(self.file is not None and self.file.body.strip())
+
+
+VERSION_LENGTH = 10
+
+
+def version_of(raw: bytes) -> str:
+    """The first hex digits of the git blob id of ``raw``: the same for the same contents anywhere."""
+    return hashlib.sha1(b"blob %d\x00" % len(raw) + raw).hexdigest()[:VERSION_LENGTH]
 
 
 def read_entry(root: Path, path: str) -> Entry | None:
@@ -98,7 +124,7 @@ def _parse_into(entry: Entry) -> None:
     except TaskFileError as exc:
         entry.error = exc
         return
-    shard = entry.path.rsplit("/", 2)[-2]
+    shard = shard_dir_of(entry.path)
     if shard != entry.uuid[:2]:
         entry.error = TaskFileError(
             entry.path,
@@ -226,12 +252,12 @@ class WorkingView:
     def _refresh_paths(self, files: set[str], shards: set[str]) -> tuple[list[Entry], list[Entry]]:
         """Re-read only the files the change feed named (and every file of a new shard)."""
         assert self._watcher is not None
-        paths = {f"{self.ns_dir}/{name}" for name in files if UUID_RE.match(name.rsplit("/", 1)[-1][:-3])}
+        paths = {f"{self.ns_dir}/{name}" for name in files if is_task_name(name.rsplit("/", 1)[-1])}
         for shard in shards:
             with contextlib.suppress(OSError):
                 self._watcher.watch_shard(shard)
                 for item in os.scandir(self.root / self.ns_dir / shard):
-                    if item.name.endswith(".md") and UUID_RE.match(item.name[:-3]):
+                    if is_task_name(item.name):
                         paths.add(f"{self.ns_dir}/{shard}/{item.name}")
         removed: list[Entry] = []
         changed: list[Entry] = []
@@ -259,7 +285,7 @@ class WorkingView:
                 continue
             with scan:
                 for item in scan:
-                    if not item.name.endswith(".md") or not UUID_RE.match(item.name[:-3]):
+                    if not is_task_name(item.name):
                         continue
                     path = f"{self.ns_dir}/{shard}/{item.name}"
                     seen.add(path)

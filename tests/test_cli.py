@@ -140,6 +140,31 @@ def test_user_errors_exit_1_with_message_on_stderr(repo: Path, cli: Cli) -> None
     assert head_count(repo) == before
 
 
+def test_inputs_are_read_as_the_mcp_server_reads_them(repo: Path, cli: Cli) -> None:
+    """The CLI parses through backlog_git.inputs (tests/test_input_parity.py compares the two surfaces)."""
+    before = head_count(repo)
+    code, _, err = cli("add", "x", "--tags", "-bug")
+    assert code == 1 and "Invalid tag '-bug'" in err  # was silently dropped
+    assert head_count(repo) == before
+    added = cli.json("add", "Extra", "--tags", '["a", "b"]', "--priority", "h",
+                     "--extra", "estimate:3h +c please due:2030-01-01")
+    assert added["message"].endswith(" Ignored in extra: 'please' (use +tag, -tag or key:value).")
+    task = added["tasks"][0]
+    assert (task["tags"], task["priority"], task["estimate"]) == (["a", "b", "c"], "H", "3h")
+    assert task["due"] == "2030-01-01T00:00:00Z"
+    modified = cli.json("modify", "1", "--extra", "-a estimate:", "--priority", "")
+    assert modified["tasks"][0]["tags"] == ["b", "c"]
+    assert "estimate" not in modified["tasks"][0] and "priority" not in modified["tasks"][0]
+    logged = cli.json("log", "Done", "--extra", "due:friday")
+    assert "Ignored in extra: 'due:friday'" in logged["message"]
+    code, _, err = cli("list", "--limit", "-1")
+    assert code == 2 and "limit must be at least 0, got -1." in err
+    code, _, err = cli("import", "-", stdin="[{")
+    assert code == 1 and "tasks must be a JSON array of task objects" in err
+    code, _, err = cli("archive", "load", "archive/2020-Q1")
+    assert code == 1 and "not found" in err
+
+
 def test_usage_errors_exit_2(cli: Cli) -> None:
     for args in (
         ("add", "x", "--priority", "Z"),
@@ -151,8 +176,12 @@ def test_usage_errors_exit_2(cli: Cli) -> None:
         code, _, err = cli(*args)
         assert code == 2, args
         assert "usage:" in err
-    code, _, err = cli(repo=False)
-    assert code == 2 and "usage:" in err
+    # Options without a command are still a usage error; bare `backlog-git` (no argument at all) prints the
+    # help and succeeds (issue 13: `backlog-git` alone is how people ask what it does).
+    code, _, err = cli()
+    assert code == 2 and "usage:" in err and "a command is needed" in err
+    code, out, err = cli(repo=False)
+    assert code == 0 and out.startswith("usage:") and "commands:" in out and err == ""
 
 
 def test_no_repository_is_exit_1_saying_how(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -352,7 +352,7 @@ def test_fresh_clone_without_install_is_flagged_by_check(tmp_path: Path) -> None
     assert cli(one, "check").returncode == 0, "the repository made by init is set up"
 
     fresh = clone(url, tmp_path / "fresh", install=False)
-    assert (fresh / ".gitattributes").read_text().splitlines().count(".backlog/** merge=backlog") == 1
+    assert (fresh / ".gitattributes").read_text().splitlines().count(".backlog/** merge=backlog eol=lf") == 1
     proc = cli(fresh, "check", "--json")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     problems = json.loads(proc.stdout)

@@ -120,10 +120,11 @@ def test_taskdata_existing_directory_with_files(tmp_path: Path) -> None:
     data = tmp_path / "data"
     data.mkdir()
     (data / "notes.txt").write_text("mine\n")
-    backlog = Backlog.open(None, env={"TASKDATA": str(data)}, cwd=str(tmp_path))
-    add(backlog, "x")
+    # Issue 10, item 8: a non-empty directory that is not a repository is someone's data: never git init-ed.
+    with pytest.raises(RepositoryError, match="not a git repository and is not empty"):
+        Backlog.open(None, env={"TASKDATA": str(data)}, cwd=str(tmp_path))
     assert (data / "notes.txt").read_text() == "mine\n"
-    assert "notes.txt" not in git(data, "ls-tree", "-r", "--name-only", "HEAD")
+    assert not (data / ".git").exists()
 
 
 def test_taskdata_root_uses_slug_of_cwd(tmp_path: Path) -> None:
@@ -233,3 +234,21 @@ def test_trailers_format_and_parse() -> None:
     assert message.startswith("add #1: x with newline\n\n")
     assert parse_trailers(message) == {"Backlog-Op": ["add"], "Backlog-Task": ["u1", "u2"]}
     assert parse_trailers("subject only") == {}
+
+
+def test_loose_objects_are_packed_in_the_background(tmp_path: Path) -> None:
+    """libgit2 never packs; the store starts `git gc --auto` (detached) once git's own threshold is passed."""
+    import time as timelib
+
+    repo = init_repo(tmp_path / "repo")
+    git(repo, "config", "gc.auto", "64")  # a small threshold, so a few imports pass it
+    backlog = Backlog.open(str(repo), env={})
+    for n in range(6):  # ~3,000 loose objects: git's sample directory (objects/17) surely holds several
+        backlog.import_tasks([{"description": f"task {n}.{k}"} for k in range(300)])
+    deadline = timelib.monotonic() + 60
+    while timelib.monotonic() < deadline and "packs: 0" in git(repo, "count-objects", "-v"):
+        timelib.sleep(0.2)
+    stats = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
+    assert int(stats["packs"]) >= 1, stats
+    assert int(stats["count"]) < 1000, stats
+    assert len(Backlog.open(str(repo), env={}).list("")) == 1800

@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from backlog_git.errors import InvalidInput
 from backlog_git.inputs import (
+    archive_segment,
     list_filter,
+    logged_task,
+    new_task,
+    parse_assignments,
     parse_depends,
     parse_extra,
     parse_fields,
+    parse_import,
     parse_int,
+    parse_optional,
+    parse_priority,
+    parse_ref,
     parse_tag_edits,
     parse_tags,
     split_list,
+    task_edit,
     to_text,
 )
 
@@ -169,3 +180,112 @@ def test_split_list_round_trips_comma_and_json(items: list[str]) -> None:
     assert split_list(",".join(items)) == items
     assert split_list(json.dumps(items)) == items
     assert split_list(items) == items
+
+
+# ------------------------------------------------------------------ ids, sort, priority, import, archive
+def test_parse_ref_sort_and_priority() -> None:
+    assert parse_ref(" 12 ") == "12"
+    assert parse_ref(12) == "12"
+    assert parse_ref(None) == ""
+    assert parse_optional(" due+ ") == "due+"
+    assert parse_optional("  ") is None
+    assert parse_optional(None) is None
+    assert parse_priority(" h ") == "H"
+    assert parse_priority("") == ""
+    assert parse_priority(None) is None
+    assert parse_priority("urgent") == "URGENT"  # refused by the caller's enum / choices
+
+
+def test_parse_import() -> None:
+    assert parse_import('[{"description": "x"}]') == [{"description": "x"}]
+    assert parse_import([{"description": "x"}]) == [{"description": "x"}]
+    assert parse_import("[]") == []
+    with pytest.raises(InvalidInput, match="tasks must be a JSON array of task objects: Expecting"):
+        parse_import("[{")
+    with pytest.raises(InvalidInput, match=r"JSON array of task objects, e\.g\."):
+        parse_import('{"description": "x"}')
+
+
+@pytest.mark.parametrize(
+    ("given_", "expected"),
+    [
+        ("2025-Q1", "2025-Q1"),
+        (" 2025-Q3 ", "2025-Q3"),
+        ("archive/2025-Q1", "2025-Q1"),
+        ("archive-2025-Q2", "2025-Q2"),
+        ("archive/archive-2025-Q4.json", "2025-Q4"),
+        ("2025-Q4.json", "2025-Q4"),
+    ],
+)
+def test_archive_segment_aliases(given_: str, expected: str) -> None:
+    assert archive_segment(given_) == expected
+
+
+@pytest.mark.parametrize("bad", ["../../etc", "2020-Q5", "archive/../../x", "2020-Q1/../../../etc", "", "Q1-2020"])
+def test_archive_segment_refuses(bad: str) -> None:
+    with pytest.raises(InvalidInput, match=f"Invalid archive segment name '{re.escape(bad.strip())}'. Use a quarter"):
+        archive_segment(bad)
+
+
+def test_parse_assignments() -> None:
+    assert parse_assignments(["estimate=3h", " size =L", "note=a=b", "empty="]) == {
+        "estimate": "3h", "size": "L", "note": "a=b", "empty": ""
+    }  # fmt: skip
+    with pytest.raises(InvalidInput, match=r"--attr takes KEY=VALUE, got 'novalue'\."):
+        parse_assignments(["novalue"])
+
+
+# ------------------------------------------------------------------ explicit parameters and extra
+def test_new_task_explicit_wins_over_extra_and_empty_means_absent() -> None:
+    request = new_task(
+        "Title",
+        {"project": "web", "priority": "", "due": None, "depends": "1, 2"},
+        tags="+bug,ui",
+        extra="project:api priority:H due:friday +ui +new -old estimate:3h size: please",
+        attributes={"owner": "ann", "estimate": "5h"},
+    )
+    assert request.args == ("Title",)
+    assert request.kwargs == {
+        "project": "web", "priority": "H", "due": "friday", "wait": None, "scheduled": None, "recur": None,
+        "until": None, "agent": None, "depends": ["1", "2"], "tags": ["bug", "ui", "new"],
+        "attributes": {"estimate": "5h", "owner": "ann"},
+    }  # fmt: skip
+    assert request.note == " Ignored in extra: 'please' (use +tag, -tag or key:value)."
+
+
+def test_new_task_description_from_extra_only_when_none_is_given() -> None:
+    assert new_task("", {}, extra="description:'From extra'").args == ("From extra",)
+    assert new_task("Given", {}, extra="description:Other").args == ("Given",)
+    assert new_task("", {}).args == ("",)  # the engine says a description cannot be empty
+    assert new_task("x", {}).kwargs["attributes"] is None
+
+
+def test_new_task_refuses_what_the_engine_would_misread() -> None:
+    with pytest.raises(InvalidInput, match="cannot be set this way"):
+        new_task("x", {}, extra="status:done")
+    with pytest.raises(InvalidInput, match="tags: each item must be a word"):
+        new_task("x", {}, tags='[{"a": 1}]')
+
+
+def test_logged_task_names_what_a_finished_task_does_not_keep() -> None:
+    request = logged_task("Done", {"project": None, "priority": "l", "agent": "me"}, "x", "due:friday +y")
+    assert request.args == ("Done",)
+    assert request.kwargs == {"project": None, "priority": "l", "agent": "me", "tags": ["x", "y"], "attributes": None}
+    assert "'due:friday'" in request.note
+
+
+def test_task_edit_omitted_untouched_empty_clears_explicit_wins() -> None:
+    request = task_edit(
+        {"description": "", "project": "", "due": None, "depends": "1,2", "agent": "bob"},
+        tags="+a,-b",
+        extra="agent:ann due:friday -a +c estimate: wait:",
+        attributes={"size": "L"},
+    )
+    assert request.args == ()
+    assert request.kwargs == {
+        "changes": {"size": "L", "estimate": "", "agent": "bob", "due": "friday", "wait": "", "project": "",
+                    "depends": ["1", "2"]},
+        "add_tags": ["a", "c"],
+        "remove_tags": ["b"],
+    }  # fmt: skip
+    assert task_edit({"depends": ""}).kwargs["changes"] == {"depends": ""}

@@ -8,7 +8,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from backlog_git.model import MAX_DESCRIPTION, Annotation, Task, parse_timestamp, validate_extra_key
+from backlog_git.model import (
+    MAX_ATTRIBUTE_DEPTH,
+    MAX_ATTRIBUTE_SIZE,
+    MAX_DESCRIPTION,
+    MAX_TAG_LENGTH,
+    MAX_TAGS,
+    Annotation,
+    Task,
+    parse_timestamp,
+    validate_extra_key,
+)
 
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 T0 = "2026-01-31T09:00:00Z"
@@ -24,6 +34,13 @@ def message(**update: Any) -> str:
     with pytest.raises(ValidationError) as info:
         make(**update)
     return str(info.value)
+
+
+def first_error(**update: Any) -> str:
+    """The first error's message only: str(ValidationError) would repr() the whole input."""
+    with pytest.raises(ValidationError) as info:
+        make(**update)
+    return info.value.errors()[0]["msg"]
 
 
 def test_minimal_task_defaults() -> None:
@@ -152,3 +169,80 @@ def test_trailing_newline_never_passes_a_pattern() -> None:
     assert make(depends=[UUID + "\n"]).depends == [UUID]  # list items are trimmed
     with pytest.raises(ValueError, match="Invalid attribute name"):
         validate_extra_key("key\n")
+
+
+# ------------------------------------------------------------------ limits: one task never makes reads slow
+def nested(depth: int, leaf: Any = "x") -> Any:
+    value = leaf
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_tag_count_limit() -> None:
+    tags = [f"t{i}" for i in range(MAX_TAGS)]
+    assert make(tags=tags + tags[:10]).tags == tags  # duplicates do not count
+    text = message(tags=[f"t{i}" for i in range(20_000)])
+    assert "Too many tags: 20000" in text and f"at most {MAX_TAGS}" in text and "project or an attribute" in text
+
+
+def test_many_duplicate_tags_dedupe_in_order() -> None:
+    """De-duplication is linear: 200,000 tags of which 500 differ keep their first-seen order."""
+    tags = [f"t{i % 500}" for i in range(200_000)]
+    assert make(tags=tags).tags == [f"t{i}" for i in range(500)]
+    uuids = [f"{i:08x}-d9cb-469f-a165-70867728950e" for i in range(300)]
+    assert make(depends=uuids * 300).depends == uuids
+
+
+def test_tag_length_limit() -> None:
+    assert make(tags=["a" * MAX_TAG_LENGTH]).tags == ["a" * MAX_TAG_LENGTH]
+    text = message(tags=["a" * 100_000])
+    assert f"at most {MAX_TAG_LENGTH} characters" in text and "got 100000" in text
+    assert "a" * 100 not in text  # the message quotes a prefix, not the whole tag
+
+
+@pytest.mark.parametrize("value", [[["a"]], [{"a": 1}]])
+def test_tag_must_be_a_word_not_a_structure(value: Any) -> None:
+    assert "a tag is one word, not a list or a mapping" in message(tags=value)
+
+
+def test_attribute_depth_limit() -> None:
+    assert make(deep=nested(MAX_ATTRIBUTE_DEPTH)).extras["deep"] == nested(MAX_ATTRIBUTE_DEPTH)
+    assert make(deep={"a": nested(MAX_ATTRIBUTE_DEPTH - 1)}).extras["deep"]
+    for value in (nested(MAX_ATTRIBUTE_DEPTH + 1), nested(260), {"k": nested(MAX_ATTRIBUTE_DEPTH)}):
+        text = message(deep=value)
+        assert "Attribute 'deep'" in text and f"more than {MAX_ATTRIBUTE_DEPTH} levels deep" in text
+        assert "flatten" in text and "task_doc_write" in text
+
+
+def test_attribute_too_deep_for_recursion_is_refused() -> None:
+    """Far deeper than Python's recursion limit: refused, not a RecursionError."""
+    assert "Attribute 'deep' is nested more than" in first_error(deep=nested(100_000))
+
+
+def test_attribute_size_limit() -> None:
+    assert make(note="x" * MAX_ATTRIBUTE_SIZE).extras["note"] == "x" * MAX_ATTRIBUTE_SIZE
+    for value in ("x" * (MAX_ATTRIBUTE_SIZE + 1), [""] * (MAX_ATTRIBUTE_SIZE + 1),
+                  {f"k{i}": i for i in range(MAX_ATTRIBUTE_SIZE)}, ["x" * 5000, "y" * 5001]):
+        text = message(note=value)
+        assert "Attribute 'note' is too large" in text and f"more than {MAX_ATTRIBUTE_SIZE} characters" in text
+        assert "task_doc_write" in text
+
+
+def test_attribute_shared_and_cyclic_values_stop_at_the_limit() -> None:
+    """A value built from shared references (an alias bomb in memory) or a cycle is refused quickly."""
+    bomb: Any = ["lol"] * 10
+    for _ in range(9):
+        bomb = [bomb] * 10  # 10**10 leaves if expanded
+    assert "Attribute 'bomb' is too large" in first_error(bomb=bomb)
+    cycle: list[Any] = []
+    cycle.append(cycle)
+    assert "Attribute 'cycle' is nested more than" in first_error(cycle=cycle)
+
+
+def test_error_for_an_attribute_names_it_in_the_context() -> None:
+    with pytest.raises(ValidationError) as info:
+        make(ok=1, deep=nested(MAX_ATTRIBUTE_DEPTH + 1))
+    error = info.value.errors()[0]
+    assert error["ctx"] == {"attribute": "deep"}
+    assert error["msg"].startswith("Attribute 'deep' is nested")

@@ -39,7 +39,7 @@ from gitutil import (
 )
 
 from backlog_git import taskfile
-from backlog_git.branches import merge_file
+from backlog_git.merge import merge_file
 
 BODY = "# Spec\n\nline one\nline two\nline three\nline four\nline five\n"
 
@@ -413,3 +413,26 @@ def test_an_edit_of_another_agents_task_does_not_undo_the_owners_later_changes(r
     assert synced.task.status == "completed"
     assert "x" not in synced.task.tags
     assert "other was here" in notes(synced)
+
+
+def test_an_agents_undo_of_its_add_stays_undone_though_another_agent_read_the_task(repo: Path) -> None:
+    a, b = open_agent(repo, "a"), open_agent(repo, "b")
+    x = created_uuid(a.add("X by a"))
+    b.add("Y by b")  # b read a's branch: its commit sits on a merge that carries X
+    assert "Undo completed" in a.undo().message
+    for reader in (a, b, open_human(repo), open_agent(repo, "fresh")):
+        assert "X by a" not in [t["description"] for t in reader.list("")], "an acknowledged undo came back"
+    cli_ok(repo, "sync")
+    assert x not in tasks_at(repo)
+    assert [t["description"] for t in open_human(repo).list("")] == ["Y by b"]
+
+
+def test_an_agents_purge_stays_purged_though_another_agent_read_the_task(repo: Path) -> None:
+    a, b = open_agent(repo, "a"), open_agent(repo, "b")
+    x = created_uuid(a.add("X by a"))
+    b.add("Y by b")
+    a.delete(x)
+    a.purge(x)
+    assert "X by a" not in [t["description"] for t in open_agent(repo, "fresh").list("status:deleted or +PENDING")]
+    cli_ok(repo, "sync")
+    assert x not in tasks_at(repo)

@@ -67,3 +67,51 @@ async def test_mcp_task_sync_refuses_option_like_remotes_and_runs_nothing(tmp_pa
             assert len(error) < 1000
         ok = await client.ok("task_sync", remote="origin")
         assert "Pushed main to origin" in ok["message"]
+
+
+def test_hostile_sizes_get_messages_not_internal_errors(tmp_path: Path) -> None:
+    """Hardening item 11 at the engine: a filter of thousands of terms, an absurd archive age."""
+    from gitutil import init_store, open_human
+
+    from backlog_git.errors import InvalidInput
+
+    repo = init_store(tmp_path / "repo")
+    human = open_human(repo)
+    human.add("x", project="x")
+    assert len(human.list(" ".join(["project:x"] * 1000))) == 1
+    assert human.count(" or ".join(["+nothing"] * 999)) == 0
+    with pytest.raises(InvalidInput, match="at most 2000"):
+        human.list(" ".join(["+a"] * 3000))
+    assert human.archive(999_999_999).message == "No tasks to archive."
+    with pytest.raises(InvalidInput, match="at most 999999999"):
+        human.archive(10**12)
+
+
+def test_writes_never_go_through_symbolic_links(tmp_path: Path) -> None:
+    """Hardening item 10: a committed link ``.backlog/tasks/ab -> outside`` or a linked ``.backlog``."""
+    import uuid as uuidlib
+
+    from gitutil import init_store, open_human
+
+    from backlog_git.errors import RepositoryError
+
+    repo = init_store(tmp_path / "repo")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (repo / ".backlog" / "tasks" / "ab").symlink_to(outside, target_is_directory=True)
+    git(repo, "add", ".backlog/tasks/ab")
+    git(repo, "commit", "-q", "-m", "a link committed by someone")
+    human = open_human(repo)
+    with pytest.raises(RepositoryError, match="symbolic link"):
+        human.import_tasks([{"uuid": "ab" + str(uuidlib.uuid4())[2:], "description": "escape"}])
+    assert list(outside.iterdir()) == []
+
+
+    other = init_store(tmp_path / "other")
+    real = tmp_path / "elsewhere"
+    (other / ".backlog").rename(real)
+    (other / ".backlog").symlink_to(real, target_is_directory=True)
+    before = sorted(p.name for p in real.rglob("*"))
+    proc = cli(other, "add", "through the link")
+    assert proc.returncode == 1 and "symbolic link" in proc.stderr, proc.stderr
+    assert sorted(p.name for p in real.rglob("*")) == before

@@ -171,8 +171,8 @@ async def test_in_memory_listing_matches(tools: dict[str, Any]) -> None:
 # ------------------------------------------------------------------------------------------ in memory
 @pytest.fixture
 def fresh_store(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The server module's store, reset and pointed at a fresh repository (for in-memory clients)."""
-    from backlog_git import server
+    """The server's store (in its plumbing module), reset and pointed at a fresh repository (for in-memory clients)."""
+    from backlog_git.server import plumbing as server
 
     repo = make_repo(tmp_path / "repo")
     for name in ("BACKLOG_NAMESPACE", "BACKLOG_AUTO_NAMESPACE", "BACKLOG_AGENT_ID", "TASKDATA", "TASKDATA_ROOT"):

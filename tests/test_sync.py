@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+import uuid as uuidlib
 from pathlib import Path
 
 import pytest
@@ -377,3 +378,68 @@ def test_ids_handed_out_by_agents_in_different_clones_are_renumbered(tmp_path: P
         assert tasks[z].task.depends == [y]
         assert {x, y, z} <= set(tasks)
     assert os.path.exists(one / task_path(x))
+
+
+# ====================================================================== hardening: archive vs edit, shards
+def _integrate(repo: Path, how: str) -> None:
+    """Bring origin/main into ``repo`` the way a person would, then let the store finish (resolve)."""
+    if how == "sync":
+        cli_ok(repo, "sync", "--remote", "origin")
+        return
+    args = {"pull": ["pull", "--no-edit", "origin", "main"], "pull-rebase": ["pull", "--rebase", "origin", "main"],
+            "merge": None}[how]
+    if args is None:
+        git(repo, "fetch", "-q", "origin")
+        args = ["merge", "--no-edit", "origin/main"]
+    proc = git_run(repo, *args)
+    if proc.returncode != 0:
+        assert "CONFLICT" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+        cli_ok(repo, "resolve")
+        cont = ["rebase", "--continue"] if how == "pull-rebase" else ["commit", "-q", "--no-edit"]
+        git_run(repo, *cont, env={"GIT_EDITOR": "true"})
+    cli_ok(repo, "list")  # any call: the store repairs what a plain git integration left
+
+
+@pytest.mark.parametrize("how", ["sync", "pull", "merge"])
+def test_archive_with_many_changes_against_an_edit_keeps_both_sides(tmp_path: Path, how: str) -> None:
+    """Hardening item 2: C annotates four times, completes and archives; B sets priority H. The result is
+    one copy, completed, with all four annotations and B's priority."""
+    one, two, _url = two_clones(tmp_path)
+    task = _shared(one, two, "Archived with history on one side")
+    c = open_human(one)
+    for n in range(4):
+        c.annotate(task, f"C's note {n}")
+    c.done(task)
+    c.archive(0)
+    git(one, "push", "-q", "origin", "main")
+    open_human(two).modify(task, changes={"priority": "H"})
+    _integrate(two, how)
+    files = [p for p in store_files(two) if p.endswith(f"/{task}.md")]
+    assert len(files) == 1, files
+    merged = tasks_at(two)[task]
+    assert merged.task.status == "completed"
+    assert merged.task.priority == "H"
+    assert [n for n in notes(merged) if n.startswith("C's note")] == [f"C's note {n}" for n in range(4)]
+    assert "/archive/" in files[0]
+    assert_clean_state(two)
+
+
+@pytest.mark.parametrize("how", ["sync", "pull", "pull-rebase", "merge"])
+def test_a_new_task_never_vanishes_into_the_archive(tmp_path: Path, how: str) -> None:
+    """Hardening item 3: A archives the only task of shard ab/; B adds a task whose uuid starts with ab.
+    git's directory-rename detection must not carry B's open task into the archive."""
+    one, two, _url = two_clones(tmp_path)
+    old = "ab" + str(uuidlib.uuid4())[2:]
+    new = "ab" + str(uuidlib.uuid4())[2:]
+    open_human(one).import_tasks([{"uuid": old, "description": "only task of ab", "status": "completed",
+                                   "end": "2020-01-01"}])
+    git(one, "push", "-q", "origin", "main")
+    git(two, "pull", "-q", "--no-edit", "origin", "main")
+    open_human(one).archive(0)
+    git(one, "push", "-q", "origin", "main")
+    open_human(two).import_tasks([{"uuid": new, "description": "B's new task in ab"}])
+    _integrate(two, how)
+    assert task_path(new) in store_files(two), store_files(two)
+    assert open_human(two).info(new)["description"] == "B's new task in ab"
+    assert not [p for p in store_files(two) if "/archive/" in p and new in p]
+    assert_clean_state(two)

@@ -37,6 +37,7 @@ class QueryContext:
         "_has_doc",
         "_periods",
         "_urgency",
+        "claimant",
         "index",
         "now",
         "tasks",
@@ -48,6 +49,7 @@ class QueryContext:
         tasks: Mapping[str, Task],
         has_doc: HasDoc = None,
         index: TaskIndex | None = None,
+        claimant: str | None = None,
     ) -> None:
         """``has_doc`` says which tasks have a doc: a predicate, or a collection of uuids (the doc lives in
         the task file's body, which the Task model does not carry). ``index``, when given, must describe
@@ -57,6 +59,8 @@ class QueryContext:
         self.now = now.astimezone(UTC).replace(microsecond=0)
         self.tasks = tasks
         self.index = index
+        self.claimant = claimant
+        """Who is asking (an agent id or writer): a task it holds is still ``+READY`` for it."""
         self._has_doc = has_doc
         self._blocking: frozenset[str] | None = None
         self._urgency: dict[str, float] = {}
@@ -64,6 +68,13 @@ class QueryContext:
         self._bound: dict[object, Any] = {}
 
     # --- status -------------------------------------------------------------------------------------
+
+    def is_held(self, task: Task) -> bool:
+        """Claimed and the lease not yet expired."""
+        return task.agent is not None and task.lease is not None and task.lease > self.now
+
+    def held_by_other(self, task: Task) -> bool:
+        return self.is_held(task) and task.agent != self.claimant
 
     def is_waiting(self, task: Task) -> bool:
         """Pending with a future ``wait``: shown as waiting, hidden from ``status:pending`` (taskwarrior 2.6)."""
@@ -102,6 +113,11 @@ class QueryContext:
         return task.status in OPEN_STATUSES and task.uuid in self.blocking_uuids
 
     # --- docs, urgency, dates -----------------------------------------------------------------------
+
+    @property
+    def knows_docs(self) -> bool:
+        """Whether the context was told which tasks have a doc (a store always tells)."""
+        return self._has_doc is not None
 
     def has_doc(self, task: Task) -> bool:
         source = self._has_doc

@@ -27,7 +27,7 @@ resolved at compile time (a relative date is only checked for validity there): `
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
@@ -57,6 +57,7 @@ MAX_DEPTH = 64
 MAX_ID_SPAN = 10_000
 EXPECTED_TERM = "expected a term (attr:value, +tag, a word, an id or '(')"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+MAX_TOKENS = 2000
 _OPERATORS = {"and", "or", "xor"}
 _NOT = {"not", "!"}
 
@@ -103,17 +104,22 @@ def _bind(node: Node, ctx: QueryContext) -> Pred:
 
 
 def _all(preds: list[Pred]) -> Pred:
+    # Flat, not nested closures: a filter of a thousand terms must not recurse a thousand deep.
     if len(preds) == 1:
         return preds[0]
-    first, rest = preds[0], _all(preds[1:])
-    return lambda t: first(t) and rest(t)
+    if len(preds) == 2:
+        first, second = preds
+        return lambda t: first(t) and second(t)
+    return lambda t: all(pred(t) for pred in preds)
 
 
 def _any(preds: list[Pred]) -> Pred:
     if len(preds) == 1:
         return preds[0]
-    first, rest = preds[0], _any(preds[1:])
-    return lambda t: first(t) or rest(t)
+    if len(preds) == 2:
+        first, second = preds
+        return lambda t: first(t) or second(t)
+    return lambda t: any(pred(t) for pred in preds)
 
 
 def _walk(node: Node) -> Iterable[Leaf]:
@@ -271,12 +277,14 @@ def _attribute(token: Token, left: str, value: str) -> Leaf:
 
 def _virtual(token: Token, name: str, negate: bool) -> Leaf:
     factory = VIRTUAL_TAGS[name]
+    bind: Callable[[QueryContext], Pred]
     if negate:
 
-        def bind(ctx: QueryContext) -> Pred:
+        def negated(ctx: QueryContext) -> Pred:
             inner = factory(ctx)
             return lambda t: not inner(t)
 
+        bind = negated
         hint = None
     else:
         bind = factory
@@ -377,6 +385,11 @@ def _compile(text: str) -> Filter:
     stripped = text.strip()
     source = stripped if stripped else "status:pending"
     tokens = tokenize(source)
+    if len(tokens) > MAX_TOKENS:
+        raise FilterError(
+            f"This filter has {len(tokens)} words and operators; at most {MAX_TOKENS} are allowed. "
+            "Split it into several calls, or select by project or tag instead of listing ids."
+        )
     return Filter(text, _Parser(tokens).parse())
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import Any
 
 from backlog_git.model import Task
 
@@ -19,7 +20,9 @@ __all__ = ["TaskIndex"]
 class TaskIndex:
     """Sets of uuids by status, project, tag, priority and id; see the module docstring."""
 
-    __slots__ = ("by_id", "by_priority", "by_project", "by_status", "by_tag", "tasks", "waitable", "with_depends")
+    __slots__ = (
+        "by_id", "by_priority", "by_project", "by_status", "by_tag", "clashing", "tasks", "waitable", "with_depends",
+    )
 
     def __init__(self) -> None:
         self.tasks: dict[str, Task] = {}
@@ -30,6 +33,8 @@ class TaskIndex:
         self.by_id: defaultdict[int, set[str]] = defaultdict(set)
         self.with_depends: set[str] = set()
         self.waitable: set[str] = set()
+        self.clashing: set[int] = set()
+        """Numeric ids that more than one task holds (two writers handed the same id out)."""
 
     @classmethod
     def build(cls, tasks: Iterable[Task]) -> TaskIndex:
@@ -55,6 +60,8 @@ class TaskIndex:
         self.by_project[task.project or ""].add(uuid)
         self.by_priority[task.priority or ""].add(uuid)
         self.by_id[task.id].add(uuid)
+        if len(self.by_id[task.id]) > 1:
+            self.clashing.add(task.id)
         for tag in task.tags:
             self.by_tag[tag].add(uuid)
         if task.depends:
@@ -72,6 +79,8 @@ class TaskIndex:
         _discard(self.by_project, stored.project or "", uuid)
         _discard(self.by_priority, stored.priority or "", uuid)
         _discard(self.by_id, stored.id, uuid)
+        if len(self.by_id.get(stored.id, ())) < 2:
+            self.clashing.discard(stored.id)
         for tag in stored.tags:
             _discard(self.by_tag, tag, uuid)
         self.with_depends.discard(uuid)
@@ -87,7 +96,7 @@ class TaskIndex:
         return result
 
 
-def _discard(mapping: defaultdict, key: object, uuid: str) -> None:  # type: ignore[type-arg]
+def _discard(mapping: defaultdict[Any, set[str]], key: object, uuid: str) -> None:
     bucket = mapping.get(key)
     if bucket is not None:
         bucket.discard(uuid)

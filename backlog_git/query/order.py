@@ -19,7 +19,7 @@ from backlog_git.model import Task
 from backlog_git.query.context import QueryContext
 from backlog_git.query.terms import PRIORITY_RANK, canonical_field
 
-__all__ = ["SortError", "parse_sort", "sort_tasks"]
+__all__ = ["SortError", "parse_optional", "sort_tasks"]
 
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_.-]*?)([+-]?)$")
 FORM = "comma-separated field names, each optionally followed by + (ascending) or - (descending): due+,id-"
@@ -29,7 +29,7 @@ class SortError(InvalidInput):
     """A sort spec that cannot be read; the message names the bad key and shows the accepted form."""
 
 
-def parse_sort(spec: str) -> list[tuple[str, bool]]:
+def parse_optional(spec: str) -> list[tuple[str, bool]]:
     """``"due+,id-"`` → [("due", False), ("id", True)] (field, descending)."""
     keys: list[tuple[str, bool]] = []
     for raw in spec.split(","):
@@ -79,7 +79,7 @@ def sort_tasks(tasks: list[Task], ctx: QueryContext, spec: str | None = None) ->
     if spec is None or not spec.strip():
         score = ctx.urgency
         return sorted(tasks, key=lambda t: (-score(t), t.id, t.uuid))
-    keys = [*parse_sort(spec), ("id", False)]
+    keys = [*parse_optional(spec), ("id", False)]
     result = sorted(tasks, key=lambda t: t.uuid)
     for name, descending in reversed(keys):
         read = _reader(name, ctx)

@@ -601,8 +601,24 @@ def pattern_term(token: Token) -> Leaf:
     return Leaf(bind, token.raw, token.pos)
 
 
+
+
+DOC_TAG = "doc"
+"""``+doc`` means "has a doc": the task's body, the one definition ``has_doc`` uses too."""
+
+
 def tag_term(token: Token, tag: str, negate: bool) -> Leaf:
-    """``+tag`` / ``-tag`` (exact, case-sensitive tag names)."""
+    """``+tag`` / ``-tag`` (exact, case-sensitive tag names); ``+doc`` / ``-doc`` ask for the doc itself."""
+    if tag == DOC_TAG:
+
+        def bind_doc(ctx: QueryContext) -> Pred:
+            if not ctx.knows_docs:  # tasks without their files: only the tag can say
+                return (lambda t: DOC_TAG not in t.tags) if negate else (lambda t: DOC_TAG in t.tags)
+            if negate:
+                return lambda t: not ctx.has_doc(t)
+            return ctx.has_doc
+
+        return Leaf(bind_doc, token.raw, token.pos)
 
     def bind(ctx: QueryContext) -> Pred:
         if negate:

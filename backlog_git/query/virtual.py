@@ -55,9 +55,15 @@ def _ready(ctx: QueryContext) -> Pred:
             return False
         if task.scheduled is not None and task.scheduled > now:
             return False
+        if task.lease is not None and ctx.held_by_other(task):
+            return False
         return not (task.depends and blocked(task))
 
     return ready
+
+
+def _claimed(ctx: QueryContext) -> Pred:
+    return ctx.is_held
 
 
 def _due_in(period: str) -> Callable[[QueryContext], Pred]:
@@ -90,6 +96,7 @@ VIRTUAL_TAGS: dict[str, Callable[[QueryContext], Pred]] = {
     "UNBLOCKED": _unblocked,
     "BLOCKING": _blocking,
     "READY": _ready,
+    "CLAIMED": _claimed,
     "TAGGED": _field_set("tags"),
     "ANNOTATED": _field_set("annotations"),
     "PROJECT": _field_set("project"),

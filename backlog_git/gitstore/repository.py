@@ -12,6 +12,7 @@ import fcntl
 import functools
 import os
 import re
+import shlex
 import subprocess
 import tempfile
 import time
@@ -19,11 +20,17 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 import pygit2
 from pygit2.enums import FileMode, RepositoryState, SortMode
 
-from .errors import InvalidInput, RepositoryError
+from ..errors import InvalidInput, RepositoryError
+from ..layout import write_lock_path
+from .checkout import CheckoutWriter
+
+Oid = pygit2.Oid
+"""A git object id; modules above this one name the type through here, never through pygit2."""
 
 TRAILER_PREFIX = "Backlog-"
 _STATE_NAMES = {
@@ -43,7 +50,8 @@ _STATE_NAMES = {
     RepositoryState.APPLY_MAILBOX_OR_REBASE: ("a rebase", "git rebase --continue` or `git rebase --abort"),
 }
 _CAS_ATTEMPTS = 50
-_INDEX_ATTEMPTS = 40
+GC_LOOSE_OBJECTS = 6700
+"""git's own ``gc.auto`` default: past this many loose objects, ``git gc --auto`` packs them."""
 _ZERO = pygit2.Oid(hex="0" * 40)
 
 
@@ -97,6 +105,37 @@ def parse_trailers(message: str) -> dict[str, list[str]]:
     return found
 
 
+def merge_text_file(ours: str, base: str, theirs: str) -> bool:
+    """``git merge-file`` in place on ``ours`` (the merge driver's fallback for non-task files).
+    The names are temporary files git chose; ``--`` keeps any of them from reading as an option."""
+    labels = ["-L", "ours", "-L", "base", "-L", "theirs"]
+    proc = subprocess.run(["git", "merge-file", *labels, "--", ours, base, theirs], check=False)
+    return proc.returncode == 0
+
+
+def probe_merge_driver(command: str) -> str | None:
+    """Run a registered merge-driver command the way git does (``sh -c`` with %O %A %B %P filled in)
+    on a throw-away id-counter merge; None when it answered correctly, else what went wrong."""
+    with tempfile.TemporaryDirectory(prefix="backlog-driver-probe-") as tmp:
+        files = {name: Path(tmp) / name for name in ("base", "ours", "theirs")}
+        for name, value in (("base", b"1\n"), ("ours", b"3\n"), ("theirs", b"5\n")):
+            files[name].write_bytes(value)
+        filled = (command.replace("%O", shlex.quote(str(files["base"])))
+                  .replace("%A", shlex.quote(str(files["ours"])))
+                  .replace("%B", shlex.quote(str(files["theirs"])))
+                  .replace("%P", shlex.quote(".backlog/probe/next-id")))
+        try:
+            proc = subprocess.run(["sh", "-c", filled], capture_output=True, text=True, timeout=60, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return str(exc)
+        if proc.returncode != 0:
+            return (proc.stderr or proc.stdout).strip().splitlines()[-1:][0] if (proc.stderr or proc.stdout).strip() \
+                else f"exit status {proc.returncode}"
+        if files["ours"].read_bytes().strip() != b"5":
+            return "it ran but did not merge the test file"
+    return None
+
+
 def _commit_info(commit: pygit2.Commit) -> CommitInfo:
     message = commit.message
     return CommitInfo(
@@ -108,29 +147,28 @@ def _commit_info(commit: pygit2.Commit) -> CommitInfo:
     )
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".md")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+ORIGINAL_STORE_MARKERS = ("meta/manifest.json", "collections/tasks")
 
 
-def _remove_file(path: Path, stop_at: Path) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        path.unlink()
-    parent = path.parent
-    while parent != stop_at and parent.is_relative_to(stop_at):
-        try:
-            parent.rmdir()
-        except OSError:
-            break
-        parent = parent.parent
+def _refuse_foreign_data(path: Path) -> None:
+    """A directory that is neither a repository nor empty holds someone else's data: never ``git init``
+    it implicitly (a TASKDATA directory of the original server above all)."""
+    entries = sorted(p.name for p in path.iterdir())
+    if not entries:
+        return
+    if all((path / marker).exists() for marker in ORIGINAL_STORE_MARKERS):
+        raise RepositoryError(
+            f"{path} holds a task store of the original backlog server (meta/manifest.json, collections/tasks/); "
+            "backlog-git never writes into it. Import its tasks into a git repository with "
+            f"`backlog-git migrate --from {shlex.quote(str(path))}` (run it inside that repository), then point "
+            "TASKDATA/BACKLOG_REPO at the repository."
+        )
+    shown = ", ".join(entries[:5]) + (", …" if len(entries) > 5 else "")
+    raise RepositoryError(
+        f"{path} is not a git repository and is not empty (it holds {shown}); backlog-git only makes an empty "
+        "directory its repository. Point TASKDATA at an empty or new directory, or run `git init` there yourself "
+        "if it should hold the tasks."
+    )
 
 
 class GitStore:
@@ -146,12 +184,15 @@ class GitStore:
         self.workdir = Path(self.repo.workdir).resolve()
         self.gitdir = Path(self.repo.path)
         self._oids: dict[bytes, pygit2.Oid] = {}
+        self._lock_depth = 0
+        self._gc: subprocess.Popen[bytes] | None = None
 
     @staticmethod
     def _open(start: Path, create: bool) -> pygit2.Repository:
         if create:
             start.mkdir(parents=True, exist_ok=True)
             if not (start / ".git").exists():
+                _refuse_foreign_data(start)
                 return pygit2.init_repository(str(start), bare=False, initial_head="main")
             return pygit2.Repository(str(start))
         if not start.exists():
@@ -188,7 +229,7 @@ class GitStore:
 
     def tip(self, ref: str) -> pygit2.Oid | None:
         try:
-            return self.repo.references[ref].target
+            return cast(pygit2.Oid, self.repo.references[ref].target)
         except KeyError:
             return None
 
@@ -199,14 +240,31 @@ class GitStore:
 
     @contextlib.contextmanager
     def writer_lock(self) -> Iterator[None]:
-        """Serialise this repository's backlog writers (other processes too); waiting, never failing."""
-        lock_path = self.gitdir / "backlog-write.lock"
-        with open(lock_path, "a+b") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+        """Serialise this repository's backlog writers (other processes too); waiting, never failing
+        (a killed holder's ``flock`` is released by the kernel). Re-entrant within one GitStore.
+        Whoever takes it first repairs what a killed writer left half done."""
+        if self._lock_depth:
+            self._lock_depth += 1
             try:
                 yield
             finally:
+                self._lock_depth -= 1
+            return
+        with open(write_lock_path(self.gitdir), "a+b") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            self._lock_depth = 1
+            try:
+                self.checkout.recover()
+                yield
+            finally:
+                self._lock_depth = 0
                 fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def repair_if_needed(self) -> None:
+        """For readers: if a killed writer left a journal, repair it (under the writer lock) first."""
+        if not self._lock_depth and self.checkout.has_journal():
+            with self.writer_lock():
+                pass
 
     # ----------------------------------------------------------------- writing
     def commit_worktree_files(
@@ -216,40 +274,91 @@ class GitStore:
 
         The commit's tree is the branch tip's tree with only these paths changed; the index entries
         of these paths are updated so ``git status`` stays clean for them; everything else in the
-        index and the working tree is untouched.
+        index and the working tree is untouched. The write is journaled (see ``checkout``).
         """
         ref = ref or self.check_writable()
-        self._write_worktree(files)
-        sha = self.commit_files(ref, files, message)
-        self._update_index(files)
+        sha = self.checkout.write(ref, files, lambda tip: self._commit_on(tip, files, message, []))
+        self.pack_in_background()
         return sha
 
-    def _write_worktree(self, files: Mapping[str, bytes | None]) -> None:
-        """Write (atomically) or delete exactly these paths in the working tree."""
-        for path, data in files.items():
-            target = self.workdir / path
-            if data is None:
-                _remove_file(target, self.workdir)
-            else:
-                _write_atomically(target, data)
+    def merge_into_branch(
+        self, ref: str, others: list[pygit2.Oid], files: Mapping[str, bytes | None], message: str
+    ) -> str:
+        """A merge commit on the checked-out branch with ``others`` as extra parents and ``files``
+        written to the tree, the working tree and the index (only those paths)."""
+        return self.checkout.write(ref, files, lambda tip: self._commit_on(tip, files, message, others))
+
+    def _commit_on(
+        self, tip: pygit2.Oid | None, files: Mapping[str, bytes | None], message: str, others: list[pygit2.Oid]
+    ) -> pygit2.Oid:
+        base_tree = self.repo[tip].peel(pygit2.Tree) if tip is not None else None
+        tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, files))
+        parents = ([tip] if tip is not None else []) + list(others)
+        signature = self._signature()
+        return self.repo.create_commit(None, signature, signature, message, tree, parents)
 
     def commit_files(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
-        """Commit the files onto ``ref`` at the object level; compare-and-swap the ref, retrying."""
-        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
-        signature = self._signature()
+        """Commit the files onto ``ref`` at the object level only; compare-and-swap the ref, retrying."""
         for attempt in range(_CAS_ATTEMPTS):
-            parent = self.tip(ref)
-            base_tree = self.repo[parent].peel(pygit2.Tree) if parent is not None else None
-            tree = self._updated_tree(base_tree, blobs)
-            parents = [parent] if parent is not None else []
-            new = self.repo.create_commit(None, signature, signature, message, tree, parents)
-            if self._swap_ref(ref, parent, new, message):
+            tip = self.tip(ref)
+            new = self._commit_on(tip, files, message, [])
+            if self.swap_ref(ref, tip, new):
                 return str(new)
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
 
-    def _swap_ref(self, ref: str, expected: pygit2.Oid | None, new: pygit2.Oid, message: str) -> bool:
-        subject = message.split("\n", 1)[0]
+    def matches_checked_out(self, path: str, data: bytes) -> bool:
+        """Whether ``data`` is what the checked-out branch's tip holds at ``path``."""
+        head = self.head_oid()
+        return head is not None and self.blob_id_at(head, path) == pygit2.hash(data)
+
+    def user_identity(self) -> str:
+        """The git user (``user.name <user.email>``), as a person's own commits name them."""
+        name, email = self.get_config("user.name"), self.get_config("user.email")
+        if name and email:
+            return f"{name} <{email}>"
+        return name or email or self._signature().name
+
+    def pack_in_background(self) -> None:
+        """libgit2 writes loose objects and never packs them; a busy store would grow ``.git`` by tens of
+        KB per operation until a user's git met a long automatic gc. When the sample directory git itself
+        looks at holds more loose objects than ``gc.auto`` allows, start ``git gc --auto`` detached: it
+        never blocks a call, git's own ``gc.pid`` lock keeps two from running at once, and this process
+        never has two of its own running."""
+        if self._gc is not None:
+            if self._gc.poll() is None:
+                return
+            self._gc = None
+        try:
+            limit = int(self.get_config("gc.auto") or GC_LOOSE_OBJECTS)  # the user's setting; 0 turns it off
+        except ValueError:
+            limit = GC_LOOSE_OBJECTS
+        sample = Path(self.common_dir) / "objects" / "17"
+        try:
+            loose = len(os.listdir(sample))
+        except FileNotFoundError:
+            return
+        if limit <= 0 or loose <= -(-limit // 256):  # git's own estimate: more than ceil(limit / 256) there
+            return
+        self._gc = subprocess.Popen(
+            ["git", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"],
+            cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+    def recover(self) -> bool:
+        """Repair what a killed writer left half done; the caller holds the writer lock."""
+        return self.checkout.recover()
+
+    @functools.cached_property
+    def checkout(self) -> CheckoutWriter:
+        return CheckoutWriter(self)
+
+    CAS_ATTEMPTS = _CAS_ATTEMPTS
+
+    def swap_ref(self, ref: str, expected: pygit2.Oid | None, new: pygit2.Oid) -> bool:
+        """Compare-and-swap ``ref`` from ``expected`` to ``new``; False when it moved (or is locked)."""
+        subject = self.repo[new].peel(pygit2.Commit).message.split("\n", 1)[0]
         try:
             if expected is None:
                 self.repo.references.create(ref, new)
@@ -296,7 +405,7 @@ class GitStore:
                 nested.setdefault(parts[0], {})[parts[1:]] = oid
         for name, sub_changes in nested.items():
             entry = tree[name] if tree is not None and name in tree else None
-            subtree = self.repo[entry.id] if entry is not None and entry.type_str == "tree" else None
+            subtree = cast(pygit2.Tree, self.repo[entry.id]) if entry is not None and entry.type_str == "tree" else None
             new_sub = self._update_subtree(subtree, sub_changes)
             if new_sub is None:
                 if builder.get(name) is not None:
@@ -310,47 +419,6 @@ class GitStore:
         if not changed and tree is not None:
             return tree.id  # untouched subtrees are not rewritten
         return builder.write()
-
-    def _update_index(self, files: Mapping[str, bytes | None], *, resolve_conflicts: bool = False) -> None:
-        """Stage exactly these paths as committed; retry while a user's git holds index.lock."""
-        for attempt in range(_INDEX_ATTEMPTS):
-            try:
-                index = self._fresh_index()
-                for path, data in files.items():
-                    if resolve_conflicts and index.conflicts is not None and path in index.conflicts:
-                        del index.conflicts[path]
-                    if data is None:
-                        if path in index:
-                            index.remove(path)
-                    else:
-                        index.add(path)
-                index.write()
-                self._index_stamp = self._index_file_stamp()
-                return
-            except (pygit2.GitError, OSError):
-                self._index_stamp = None
-                time.sleep(min(0.005 * (attempt + 1), 0.1))
-        # The commit has landed; only `git status` may show these paths until the lock clears.
-
-    _index_obj: pygit2.Index | None = None
-    _index_stamp: tuple[int, int, int] | None = None
-
-    def _index_file_stamp(self) -> tuple[int, int, int] | None:
-        try:
-            stat = os.stat(self.gitdir / "index")
-        except FileNotFoundError:
-            return None
-        return (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-
-    def _fresh_index(self) -> pygit2.Index:
-        """The repository index, re-read only when someone else wrote it since our last write."""
-        if self._index_obj is None:
-            self._index_obj = self.repo.index
-            self._index_stamp = None
-        stamp = self._index_file_stamp()
-        if stamp is None or stamp != self._index_stamp:
-            self._index_obj.read(force=True)
-        return self._index_obj
 
     # ----------------------------------------------------------------- reading history
     def commit(self, sha: str) -> CommitInfo:
@@ -378,6 +446,38 @@ class GitStore:
         for commit in walker:
             yield _commit_info(commit)
 
+    def log_between(self, refs: list[str], exclude: list[str]) -> Iterator[CommitInfo]:
+        """Commits reachable from any of ``refs`` and from none of ``exclude`` (revisions or shas that
+        do not resolve are ignored), newest first."""
+        tips = [oid for oid in (self.resolve_rev(r) for r in refs) if oid is not None]
+        if not tips:
+            return
+        walker = self.repo.walk(tips[0], SortMode.TIME)
+        for tip in tips[1:]:
+            walker.push(tip)
+        for rev in exclude:
+            oid = self.resolve_rev(rev)
+            if oid is not None:
+                walker.hide(oid)
+        for commit in walker:
+            yield _commit_info(commit)
+
+    def resolve_rev(self, rev: str) -> pygit2.Oid | None:
+        """A revision (ref name, sha, ``HEAD~2``…) as a commit id; None when it names no commit. The text is
+        read by libgit2's revision parser, never passed to a command."""
+        try:
+            return self.repo.revparse_single(rev).peel(pygit2.Commit).id
+        except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+
+    def set_ref(self, ref: str, target: str) -> bool:
+        """Create ``ref`` at ``target`` unless it exists (compare-and-swap from absent)."""
+        try:
+            self.repo.references.create(ref, pygit2.Oid(hex=target))
+        except (pygit2.AlreadyExistsError, pygit2.GitError, ValueError):
+            return False
+        return True
+
     def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
         """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
         commit = self.repo[sha].peel(pygit2.Commit)
@@ -401,6 +501,47 @@ class GitStore:
             raise RepositoryError(f"git log failed: {proc.stderr.strip()}")
         return [self.commit(sha) for sha in proc.stdout.split()]
 
+    # ----------------------------------------------------------------- revisions (review, board --at)
+    def resolve_revision(self, rev: str) -> str:
+        """The commit a revision names (a branch, tag, ``origin/main``, ``HEAD~2``, a sha) as a sha.
+        libgit2 reads it (no process, so user text never becomes an option); unknown → InvalidInput."""
+        text = rev.strip()
+        try:
+            if not text or text.startswith("-"):
+                raise KeyError(text)
+            return str(self.repo.revparse_single(text).peel(pygit2.Commit).id)
+        except (KeyError, ValueError, TypeError, pygit2.GitError):
+            shown = text if len(text) <= 80 and text.isprintable() else repr(text[:80]) + "..."
+            raise InvalidInput(
+                f"Unknown revision '{shown}': name a branch, a tag, a remote branch (origin/main) or a commit."
+            ) from None
+
+    def commits_between(self, base: str | None, head: str) -> list[tuple[CommitInfo, str]]:
+        """Commits reachable from ``head`` but not from ``base`` (``git log BASE..HEAD``), newest
+        first (children before parents), each with its author's name."""
+        walker = self.repo.walk(_as_oid(head), SortMode.TOPOLOGICAL | SortMode.TIME)
+        if base is not None:
+            walker.hide(_as_oid(base))
+        return [(_commit_info(c), c.author.name or c.author.email) for c in walker]
+
+    def files_at(self, sha: str, prefix: str, *, skip: tuple[str, ...] = ()) -> dict[str, bytes]:
+        """Every file under the directory ``prefix`` in a commit's tree (path → contents), not
+        descending into the directories ``skip`` names."""
+        tree = self.repo[_as_oid(sha)].peel(pygit2.Tree)
+        try:
+            top = tree[prefix]
+        except KeyError:
+            return {}
+        files: dict[str, bytes] = {}
+        stack: list[tuple[str, pygit2.Object]] = [(prefix, top)]
+        while stack:
+            path, entry = stack.pop()
+            if entry.type_str == "tree" and path not in skip:
+                stack.extend((f"{path}/{child.name}", child) for child in cast(pygit2.Tree, self.repo[entry.id]))
+            elif entry.type_str == "blob":
+                files[path] = cast(pygit2.Blob, self.repo[entry.id]).data
+        return files
+
     # ----------------------------------------------------------------- remotes
     def configured_remote(self, name: str) -> str:
         """``name`` if it is a remote configured in this repository, else a clear refusal.
@@ -409,7 +550,7 @@ class GitStore:
         a path or anything that looks like an option) means it can neither run a command through git's
         transport options nor push the store somewhere nobody configured."""
         name = name.strip()
-        configured = sorted(self.repo.remotes.names())
+        configured = sorted(n for n in self.repo.remotes.names() if n)
         if name in configured and not name.startswith("-"):
             return name
         shown = name if len(name) <= 80 and name.isprintable() else repr(name[:80]) + "..."
@@ -446,13 +587,13 @@ class GitStore:
         for name in self.repo.references:
             if name.startswith(full):
                 try:
-                    tips[name[len(full) :]] = self.repo.references[name].resolve().target
+                    tips[name[len(full) :]] = cast(pygit2.Oid, self.repo.references[name].resolve().target)
                 except (KeyError, pygit2.GitError):
                     continue
         return tips
 
     def head_oid(self) -> pygit2.Oid | None:
-        return None if self.repo.head_is_unborn else self.repo.head.target
+        return None if self.repo.head_is_unborn else cast(pygit2.Oid, self.repo.head.target)
 
     def merge_base(self, a: pygit2.Oid | None, b: pygit2.Oid) -> pygit2.Oid | None:
         if a is None:
@@ -484,7 +625,7 @@ class GitStore:
         return result
 
     def blob(self, oid: pygit2.Oid | None) -> bytes | None:
-        return None if oid is None else self.repo[oid].data
+        return None if oid is None else cast(pygit2.Blob, self.repo[oid]).data
 
     def commit_on_agent_branch(
         self,
@@ -515,12 +656,13 @@ class GitStore:
             if len(parents) > 1:
                 merge_tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, view_files))
                 parent = self.repo.create_commit(None, signature, signature, merge_message, merge_tree, parents)
-                base_tree = self.repo[merge_tree]
+                base_tree = cast(pygit2.Tree, self.repo[merge_tree])
             else:
-                parent = parents[0] if parents else None
+                parent = parents[0] if parents else None  # type: ignore[assignment]  # no parent: a root commit
             tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, op_files))
             new = self.repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
-            if self._swap_ref(ref, tip, new, message):
+            if self.swap_ref(ref, tip, new):
+                self.pack_in_background()
                 return str(new)
             time.sleep(min(0.002 * (attempt + 1), 0.05))
         raise RepositoryError(f"Could not update {ref}: it kept moving under us. Retry the operation.")
@@ -593,24 +735,6 @@ class GitStore:
         except KeyError:
             return None
 
-    def merge_into_branch(
-        self, ref: str, others: list[pygit2.Oid], files: Mapping[str, bytes | None], message: str
-    ) -> str:
-        """A merge commit on the checked-out branch with ``others`` as extra parents and ``files``
-        written to the tree, the working tree and the index (only those paths)."""
-        self._write_worktree(files)
-        blobs = {path: (None if data is None else self.repo.create_blob(data)) for path, data in files.items()}
-        signature = self._signature()
-        head = self.tip(ref)
-        base_tree = self.repo[head].peel(pygit2.Tree) if head is not None else None
-        tree = self._updated_tree(base_tree, blobs)
-        parents = ([head] if head is not None else []) + list(others)
-        new = self.repo.create_commit(None, signature, signature, message, tree, parents)
-        if not self._swap_ref(ref, head, new, message):
-            raise RepositoryError(f"{ref} moved during the sync; run it again.")
-        self._update_index(files)
-        return str(new)
-
     def run_git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """The git CLI, for network operations and merges that must run the user's drivers."""
         proc = subprocess.run(["git", *args], cwd=self.workdir, capture_output=True, text=True, check=False)
@@ -629,11 +753,10 @@ class GitStore:
         for base, ours, theirs in index.conflicts:
             path = (ours or theirs or base).path
             result.append(
-                (path, *(None if e is None else self.repo[e.id].data for e in (base, ours, theirs)))
+                (path, *(None if e is None else cast(pygit2.Blob, self.repo[e.id]).data for e in (base, ours, theirs)))
             )
         return result
 
     def stage_resolved(self, files: Mapping[str, bytes | None]) -> None:
         """Write resolved contents and mark them resolved in the index."""
-        self._write_worktree(files)
-        self._update_index(files, resolve_conflicts=True)
+        self.checkout.stage(files, resolve_conflicts=True)

@@ -10,48 +10,25 @@ unchanged set of tips costs one ref listing.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pygit2
-
-from .driver import COUNTER_NAME, merge_counter
-from .gitstore import GitStore
-from .merge import merge_task_bytes
-from .view import SHARD_RE, Entry, WorkingView, parse_entry
-
-AGENT_PREFIX = "backlog/"
-
-
-def merge_file(
-    path: str, base: bytes | None, ours: bytes | None, theirs: bytes | None, ours_label: str, theirs_label: str
-) -> bytes | None:
-    """Three-way merge of one store path; None means the file is absent.
-
-    A deletion against an edit keeps the edit (purge or move never wins over somebody's change).
-    """
-    if ours == theirs:
-        return ours
-    if ours == base:
-        return theirs
-    if theirs == base:
-        return ours
-    if ours is None or theirs is None:
-        return ours if ours is not None else theirs
-    if path.endswith("/" + COUNTER_NAME):
-        return merge_counter(ours, theirs)
-    if not path.endswith(".md"):
-        return ours
-    return merge_task_bytes(base, ours, theirs, path=path, ours_label=ours_label, theirs_label=theirs_label).data
+from .gitstore import GitStore, Oid
+from .layout import AGENT_PREFIX, COUNTER_NAME, is_active_task
+from .merge import merge_file
+from .view import Entry, WorkingView, parse_entry
 
 
 @dataclass
 class _BranchDiff:
     key: tuple[Any, Any]
-    tip: pygit2.Oid
-    changes: list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]] = field(default_factory=list)
+    tip: Oid
+    changes: list[tuple[str, Oid | None, Oid | None]] = field(default_factory=list)
+    unmerged: bool = False
+    """The branch has commits the checked-out branch lacks (even when they change nothing in net:
+    an agent that undid what it had merged from another agent must still take part)."""
 
 
 class AgentOverlay:
@@ -63,12 +40,12 @@ class AgentOverlay:
         self._diffs: dict[str, _BranchDiff] = {}
         self._memo: dict[tuple[Any, ...], tuple[bytes | None, str]] = {}
         self._pairs: dict[tuple[Any, ...], Any] = {}
-        self._last: tuple[Any, dict[str, pygit2.Oid], dict[str, bytes | None]] | None = None
-        self.pending: dict[str, pygit2.Oid] = {}
+        self._last: tuple[Any, dict[str, Oid], dict[str, bytes | None]] | None = None
+        self.pending: dict[str, Oid] = {}
         """Agent branches with operations the checked-out branch does not have, by name."""
         self.counter: bytes | None = None
 
-    def pending_branches(self) -> dict[str, pygit2.Oid]:
+    def pending_branches(self) -> dict[str, Oid]:
         """Agent branches with commits the checked-out branch does not have yet."""
         head = self.git.head_oid()
         return {
@@ -94,7 +71,7 @@ class AgentOverlay:
                 continue
             base = self.git.merge_base(head, tip) if head is not None else None
             changes = [] if base == tip else self.git.tree_diff(base, tip, self.prefix)
-            self._diffs[name] = _BranchDiff(key, tip, changes)
+            self._diffs[name] = _BranchDiff(key, tip, changes, unmerged=base != tip)
         return {name: self._diffs[name] for name in sorted(self._diffs)}
 
     def merged(
@@ -111,12 +88,12 @@ class AgentOverlay:
         result = self._incremental(head, tips, current, working_changed or set())
         if result is None:
             result = self._full(current)
-            self.pending = {name: d.tip for name, d in self.diffs().items() if d.changes}
+            self.pending = {name: d.tip for name, d in self.diffs().items() if d.unmerged}
         self._last = (head, dict(tips), result)
         return dict(result)
 
     def _incremental(
-        self, head: Any, tips: Mapping[str, pygit2.Oid], current: Mapping[str, bytes | None], working: set[str]
+        self, head: Any, tips: Mapping[str, Oid], current: Mapping[str, bytes | None], working: set[str]
     ) -> dict[str, bytes | None] | None:
         if self._last is None:
             return None
@@ -149,12 +126,20 @@ class AgentOverlay:
         agent that edited another agent's task has that agent's tip among its ancestors), so no
         branch is merged against a stale base."""
         diffs = self.diffs()
-        by_path: dict[str, list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]]] = {}
+        by_path: dict[str, list[tuple[str, Oid | None, Oid | None]]] = {}
         for name, diff in diffs.items():
             for path, base_oid, tip_oid in diff.changes:
                 by_path.setdefault(path, []).append((name, base_oid, tip_oid))
+        pending = [name for name, diff in diffs.items() if diff.unmerged]
         result: dict[str, bytes | None] = {}
         for path, contributions in by_path.items():
+            # A branch that did not change the path since its fork may still have undone another
+            # branch's change it had merged: it takes part with its own version (base = tip).
+            present = {name for name, _, _ in contributions}
+            for name in pending:
+                if name not in present:
+                    blob = self.git.blob_id_at(diffs[name].tip, path)
+                    contributions.append((name, blob, blob))
             acc = current.get(path)
             label = "checked-out branch"
             previous: str | None = None
@@ -178,13 +163,13 @@ class AgentOverlay:
 
         return sorted(contributions, key=lambda c: (ancestors(c[0]), c[0]))
 
-    def _ancestor(self, a: pygit2.Oid, b: pygit2.Oid) -> bool:
+    def _ancestor(self, a: Oid, b: Oid) -> bool:
         key = ("anc", a, b)
         if key not in self._pairs:
             self._pairs[key] = self.git.is_ancestor(a, b)
         return bool(self._pairs[key])
 
-    def _blob_at_merge_base(self, path: str, a: pygit2.Oid, b: pygit2.Oid) -> pygit2.Oid | None:
+    def _blob_at_merge_base(self, path: str, a: Oid, b: Oid) -> Oid | None:
         key = ("base", a, b)
         if key not in self._pairs:
             self._pairs[key] = self.git.merge_base(a, b)
@@ -194,13 +179,15 @@ class AgentOverlay:
     def _merge_cached(
         self,
         path: str,
-        base_oid: pygit2.Oid | None,
+        base_oid: Oid | None,
         ours: bytes | None,
-        tip_oid: pygit2.Oid | None,
+        tip_oid: Oid | None,
         ours_label: str,
         agent: str,
     ) -> tuple[bytes | None, str]:
         """The merged content, and the writers it came from (the label of the next merge's "ours")."""
+        if base_oid == tip_oid:  # the branch left the path as it found it: ours stands
+            return ours, ours_label
         ours_key = None if ours is None else hashlib.sha1(ours).digest()
         key = (path, base_oid, ours_key, tip_oid, ours_label, agent)
         if key not in self._memo:
@@ -235,7 +222,7 @@ class MergedView:
         self._tips: tuple[Any, ...] | None = None
         self.merged_all: dict[str, bytes | None] = {}
         """Every store path (all namespaces) the unmerged agent branches changed, merged."""
-        self.pending_tips: list[pygit2.Oid] = []
+        self.pending_tips: list[Oid] = []
 
     def refresh(self) -> tuple[list[Entry], list[Entry]]:
         w_removed, w_changed = self.working.refresh()
@@ -248,7 +235,7 @@ class MergedView:
         self.merged_all = merged
         self.pending_tips = list(self.overlay.pending.values())
         self.counter = merged.get(f"{self.ns_dir}/{COUNTER_NAME}")
-        merged = {p: d for p, d in merged.items() if _is_task_path(p, self.ns_dir)}
+        merged = {p: d for p, d in merged.items() if is_active_task(p, self.ns_dir)}
         affected = {e.path for e in w_removed} | {e.path for e in w_changed} | set(merged) | self._overlay_paths
         self._overlay_paths = set(merged)
         removed: list[Entry] = []
@@ -313,25 +300,19 @@ class WorkingContents(Mapping[str, bytes | None]):
             entry = self.working.entries.get(path)
             if entry is not None:
                 return entry.raw
-            if _is_task_path(path, self.working.ns_dir):
+            if is_active_task(path, self.working.ns_dir):
                 return None
         try:
             return (self.root / path).read_bytes()
         except (FileNotFoundError, IsADirectoryError):
             return None
 
-    def get(self, path: str, default: Any = None) -> bytes | None:  # type: ignore[override]
+    def get(self, path: str, default: Any = None) -> bytes | None:
         return self[path]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(()) if self.working is None else iter(self.working.entries)
 
     def __len__(self) -> int:
         return 0 if self.working is None else len(self.working.entries)
 
-
-def _is_task_path(path: str, ns_dir: str) -> bool:
-    if not path.startswith(ns_dir + "/") or not path.endswith(".md"):
-        return False
-    parts = path[len(ns_dir) + 1 :].split("/")
-    return len(parts) == 2 and bool(SHARD_RE.match(parts[0]))

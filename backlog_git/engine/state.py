@@ -1,0 +1,191 @@
+"""The store as every operation sees it: the merged view, its index, the lock, and the one id resolver."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from .. import config as configmod
+from ..errors import AmbiguousId, BrokenTaskFile, InvalidInput, NotFound
+from ..gitstore import GitStore
+from ..layout import STORE_DIR, Layout, agent_ref, view_cache_path
+from ..model import UUID_RE, Task, utc_now
+from ..overlay import AgentOverlay, MergedView
+from ..query import QueryContext, TaskIndex, compile_filter
+from ..query import urgency as urgency_of
+from ..view import Entry, WorkingView
+
+UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{8}[0-9a-f-]*$")
+
+
+class StoreState:
+    """One namespace of one repository, for one writer; shared by reads and the write transaction."""
+
+    def __init__(self, store: configmod.StoreConfig) -> None:
+        self.config = store
+        self.git = GitStore(store.repo_path or Path.cwd(), create=store.create_repo)
+        self.layout = Layout(store.namespace)
+        self.writer = store.agent_id or store.writer or configmod.default_writer()
+        self.agent_ref = agent_ref(store.agent_id) if store.agent_id else None
+        cache = view_cache_path(Path(self.git.gitdir), store.namespace)
+        working = WorkingView(self.git.workdir, self.layout.ns_dir, cache_path=cache)
+        self.view = MergedView(working, AgentOverlay(self.git, STORE_DIR))
+        self.index = TaskIndex.build([])
+        self.lock = threading.RLock()
+
+    @property
+    def namespace(self) -> str:
+        return self.layout.namespace
+
+    # ------------------------------------------------------------------ the view
+    def refresh(self) -> MergedView:
+        """Bring the view up to date with the disk and the agent branches; keep the index in step."""
+        self.git.repair_if_needed()
+        removed, changed = self.view.refresh()
+        for entry in removed:
+            if entry.file is not None and self.view.by_uuid.get(entry.uuid) is None:
+                self.index.remove(entry.task)
+        for entry in changed:
+            if entry.file is not None:
+                self.index.add(entry.task)
+        return self.view
+
+    def context(self, now: datetime | None = None) -> QueryContext:
+        by_uuid = self.view.by_uuid
+        return QueryContext(
+            now or utc_now(),
+            TaskMap(by_uuid),
+            has_doc=lambda t: by_uuid[t.uuid].has_doc,
+            index=self.index,
+            claimant=self.config.agent_id or self.writer,
+        )
+
+    def record(self, entry: Entry, ctx: QueryContext) -> dict[str, Any]:
+        record = dict(entry.record())
+        record["urgency"] = urgency_of(entry.task, ctx)
+        return record
+
+    def records(self, tasks: Iterable[Task], ctx: QueryContext) -> list[dict[str, Any]]:
+        by_uuid = self.view.by_uuid
+        return [self.record(by_uuid[t.uuid], ctx) for t in tasks]
+
+    def select(self, text: str, ctx: QueryContext) -> list[Task]:
+        try:
+            return compile_filter(empty_if_blank(text)).select(ctx, self.index)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from None
+        except RecursionError:
+            raise InvalidInput("This filter is too long to evaluate; split it into several calls.") from None
+
+    def live_tasks(self) -> list[Task]:
+        return [e.task for e in self.view.by_uuid.values() if e.task.status in ("pending", "recurring")]
+
+    def current_bytes(self, path: str) -> bytes | None:
+        """A store path's contents as reads see them (merged view), else as on disk."""
+        if path in self.view.entries:
+            return self.view.raw(path)
+        return read_current(self.git.workdir / path)
+
+    # ------------------------------------------------------------------ id resolution
+    def resolve(self, ref: str | int) -> Entry:
+        """One resolver for every command: numeric id, full uuid, or a unique uuid prefix (8+ hex)."""
+        text = str(ref).strip()
+        if not text:
+            raise InvalidInput("No task given: pass a numeric id, a uuid, or a uuid prefix of 8+ hex digits.")
+        matches, broken = self._candidates(text)
+        if len(matches) == 1 and not broken:
+            return matches[0]
+        if not matches and len(broken) == 1:
+            raise BrokenTaskFile(str(broken[0].error))
+        if not matches:
+            raise NotFound(f"No task found matching '{text}'. Check the id with task_list or task_info.")
+        candidates = ", ".join(f"{e.task.id} ({e.uuid}: {e.task.description[:60]!r})" for e in matches) + "".join(
+            f", {e.path} (broken file)" for e in broken
+        )
+        raise AmbiguousId(f"'{text}' matches more than one task: {candidates}. Use the full uuid.")
+
+    def _candidates(self, text: str) -> tuple[list[Entry], list[Entry]]:
+        view = self.view
+        lowered = text.lower()
+        if text.isdigit():
+            number = int(text)
+            matches = [view.by_uuid[u] for u in self.index.by_id.get(number, ()) if u in view.by_uuid]
+            broken = [e for e in view.broken() if e.claimed_id() == number]
+            if not matches and not broken and len(text) >= 8:
+                # No such numeric id: 8+ decimal digits may be a uuid prefix ("26066905" of "26066905-…").
+                return self._by_prefix(text)
+            return matches, broken
+        if UUID_RE.match(lowered):
+            entry = view.by_uuid.get(lowered)
+            return ([entry] if entry else []), [e for e in view.broken() if e.uuid == lowered]
+        if UUID_PREFIX_RE.match(lowered):
+            return self._by_prefix(lowered)
+        raise NotFound(
+            f"No task found matching '{text}'. Name a task by its numeric id, its uuid, or a uuid prefix "
+            "of at least 8 hex digits (task_list shows them)."
+        )
+
+    def _by_prefix(self, prefix: str) -> tuple[list[Entry], list[Entry]]:
+        view = self.view
+        return (
+            [e for u, e in view.by_uuid.items() if u.startswith(prefix)],
+            [e for e in view.broken() if e.uuid.startswith(prefix)],
+        )
+
+    def editable(self, ref: str) -> Entry:
+        """The entry of a task a mutation may rewrite (a broken file is refused, never overwritten)."""
+        entry = self.resolve(ref)
+        if entry.error is not None:
+            raise BrokenTaskFile(str(entry.error))
+        return entry
+
+
+def empty_if_blank(text: str) -> str:
+    """``""`` and ``''`` (what a shell user types, and what some clients send for "no value") are the
+    empty filter, as is whitespace."""
+    stripped = str(text).strip()
+    return "" if stripped in ("", '""', "''") else text
+
+
+def looks_like_id(text: str) -> bool:
+    """Numeric id, uuid or uuid prefix (rather than a filter)."""
+    return text.isdigit() or UUID_PREFIX_RE.match(text.lower()) is not None
+
+
+def read_current(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return None
+
+
+class TaskMap(Mapping[str, Task]):
+    """The view's tasks by uuid, without copying 10,000 entries per read."""
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Mapping[str, Entry]) -> None:
+        self._entries = entries
+
+    def __getitem__(self, key: str) -> Task:
+        return self._entries[key].task
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        entry = self._entries.get(key)
+        return default if entry is None else entry.task
+
+    def values(self) -> list[Task]:  # type: ignore[override]
+        return [entry.task for entry in self._entries.values()]

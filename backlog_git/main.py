@@ -1,0 +1,64 @@
+"""The console script ``backlog-git`` (and ``python -m backlog_git``): reads the command line and hands
+it to the adapter that serves it: the MCP server, a Claude Code hook, git's merge driver, or the CLI.
+
+The CLI parses every command line (one parser: ``--help``, completion and did-you-mean know every
+command). The commands other adapters serve are registered here, in :data:`ROUTED`; each handler
+imports its adapter only when it runs, so ``backlog-git list`` never loads the MCP library.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from . import cli
+from .cli import Command, Context
+
+
+def _serve(ctx: Context) -> int:
+    from . import server
+
+    return server.main()
+
+
+def _hook(ctx: Context) -> int:
+    from . import hooks
+
+    return hooks.main(ctx.args.event, sys.stdin)
+
+
+def _merge_driver(ctx: Context) -> int:
+    from . import driver
+
+    args = ctx.args
+    return driver.main(args.base, args.ours, args.theirs, args.path)
+
+
+def _hook_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("event", help="the hook event name, e.g. SessionStart (the event's JSON comes on stdin)")
+
+
+def _driver_arguments(parser: argparse.ArgumentParser) -> None:
+    for name, help in (("base", "the common ancestor's version (git's %%O)"), ("ours", "our version, "
+                       "overwritten with the result (%%A)"), ("theirs", "their version (%%B)"),
+                       ("path", "the file's path in the repository (%%P)")):
+        parser.add_argument(name, help=help)
+
+
+ROUTED = (
+    Command("serve", "run the MCP server on stdio", ("backlog-git serve   # what .mcp.json starts",), _serve,
+            store=False),
+    Command("hook", "handle a Claude Code hook event (JSON on stdin)",
+            ("echo '{}' | backlog-git hook SessionStart",), _hook, _hook_arguments, store=False),
+    Command("merge-driver", "git merge driver: merge task files field by field (git calls it)",
+            ("git config merge.backlog.driver 'backlog-git merge-driver %O %A %B %P'   # what init registers",),
+            _merge_driver, _driver_arguments, store=False),
+)
+"""Commands served by other adapters. Add a row to route another (board, review, migrate …)."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    for command in ROUTED:
+        cli.register(command)
+    return cli.main(argv)
