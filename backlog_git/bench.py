@@ -14,6 +14,7 @@ import argparse
 import functools
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -47,12 +48,18 @@ def _git(repo: Path, *args: str) -> str:
 
 def make_store(root: Path, size: int, seed: int = 7) -> Path:
     """A repository with ``size`` tasks of every field kind, committed in one import."""
-    rng = random.Random(seed)
     repo = root / f"store-{size}"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "config", "user.name", "bench")
     _git(repo, "config", "user.email", "bench@example.invalid")
+    Backlog.open(str(repo), env={}).import_tasks(store_items(size, seed))
+    return repo
+
+
+def store_items(size: int, seed: int = 7) -> list[dict[str, Any]]:
+    """The tasks every store of the benchmark holds (the same for the original server's)."""
+    rng = random.Random(seed)
     items = []
     for n in range(size):
         item: dict[str, Any] = {
@@ -69,8 +76,7 @@ def make_store(root: Path, size: int, seed: int = 7) -> Path:
             days = rng.randint(-20, 40)
             item["due"] = f"now{days:+d}d"
         items.append(item)
-    Backlog.open(str(repo), env={}).import_tasks(items)
-    return repo
+    return items
 
 
 def _objects_size(repo: Path) -> int:
@@ -248,6 +254,173 @@ async def _mcp_figures(repo: Path, runs: int) -> dict[str, float]:
     return figures
 
 
+# ------------------------------------------------------------------------------------ scale (issue 12)
+def _serve_params(repo: Path, command: list[str] | None = None, env: dict[str, str] | None = None) -> Any:
+    from mcp import StdioServerParameters
+
+    command = command or [sys.executable, "-m", "backlog_git", "serve"]
+    return StdioServerParameters(
+        command=command[0], args=command[1:], env={**os.environ, **(env or {"BACKLOG_REPO": str(repo)})},
+        cwd=str(repo),
+    )
+
+
+async def _first_call_ms(params: Any, tool: str, arguments: dict[str, Any]) -> tuple[float, float]:
+    """(launch → initialize answered, launch → first ``tool`` answered), milliseconds."""
+    from mcp import ClientSession, stdio_client
+
+    with open(os.devnull, "w") as devnull:
+        start = time.perf_counter()
+        async with stdio_client(params, errlog=devnull) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            ready = (time.perf_counter() - start) * 1000
+            result = await s.call_tool(tool, arguments)
+            if result.is_error:
+                raise RuntimeError(f"{tool}: {getattr(result.content[0], 'text', '')}")
+            return ready, (time.perf_counter() - start) * 1000
+
+
+def bench_restart(repo: Path, runs: int = 3) -> dict[str, float]:
+    """A fresh ``serve`` answering its first list and count (what every Claude Code session pays)."""
+    import anyio
+
+    params = _serve_params(repo)
+    lists = [anyio.run(_first_call_ms, params, "task_list", {"filter": "project:p3 +bug"})[1] for _ in range(runs)]
+    counts = [anyio.run(_first_call_ms, params, "task_count", {"filter": ""})[1] for _ in range(runs)]
+    return {"restart → first task_list": statistics.median(lists),
+            "restart → first task_count": statistics.median(counts)}
+
+
+def bench_empty_initialize(root: Path, runs: int = 5) -> float:
+    import anyio
+
+    repo = root / "empty"
+    repo.mkdir(exist_ok=True)
+    _git(repo, "init", "-q", "-b", "main")
+    params = _serve_params(repo)
+    return min(anyio.run(_first_call_ms, params, "task_count", {"filter": ""})[0] for _ in range(runs))
+
+
+def bench_host_repo(root: Path, files: int, runs: int) -> float:
+    """task add in a host repository of ``files`` tracked files (the user's project around the store)."""
+    repo = root / f"host-{files}"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "bench")
+    _git(repo, "config", "user.email", "bench@example.invalid")
+    for n in range(files):
+        directory = repo / "src" / f"d{n // 500}"
+        if n % 500 == 0:
+            directory.mkdir(parents=True)
+        (directory / f"f{n}.txt").write_text(f"file {n}\n")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "host files")
+    backlog = Backlog.open(str(repo), env={})
+    backlog.import_tasks([{"description": f"host task {n}"} for n in range(1000)])
+    counter = iter(range(10**9))
+    return _median_ms(lambda: backlog.add(f"host add {next(counter)}"), runs)
+
+
+def bench_git_growth(root: Path, mutations: int) -> dict[str, float]:
+    """Bytes ``.git`` grows per mutation over many mutations, background packing included."""
+    repo = root / "growth"
+    repo.mkdir()
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "config", "user.name", "bench")
+    _git(repo, "config", "user.email", "bench@example.invalid")
+    backlog = Backlog.open(str(repo), env={})
+    ids = [t["id"] for t in backlog.import_tasks([{"description": f"g {n}"} for n in range(500)]).tasks]
+    before = _dir_size(repo / ".git")
+    start = time.perf_counter()
+    for n in range(mutations):
+        if n % 3 == 0:
+            backlog.add(f"growth {n}", tags=["x"])
+        else:
+            backlog.annotate(str(ids[n % len(ids)]), f"note {n}")
+    elapsed = time.perf_counter() - start
+    gc = backlog.git._gc
+    if gc is not None:
+        gc.wait()
+    return {"bytes of .git per mutation": (_dir_size(repo / ".git") - before) / mutations,
+            "ms per mutation, housekeeping included": elapsed * 1000 / mutations}
+
+
+def _dir_size(path: Path) -> int:
+    return sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names)
+
+
+def bench_rss(repo: Path) -> float:
+    """Peak RSS (MB) of a process that opens the store and lists every task."""
+    script = ("import resource, sys; from backlog_git.engine import Backlog; b = Backlog.open(sys.argv[1], env={});"
+              "b.list('status:pending or status:completed or status:deleted');"
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    out = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, check=True)
+    return int(out.stdout.strip()) / 1024
+
+
+def bench_one_shot(repo: Path, runs: int = 5) -> dict[str, float]:
+    """Wall time of one-shot commands (the CLI and the SessionStart hook) as a person runs them."""
+    exe = [sys.executable, "-m", "backlog_git"]
+    env = {**os.environ, "BACKLOG_REPO": str(repo)}
+    counter = iter(range(10**9))
+    pending = [t["id"] for t in Backlog.open(str(repo), env={}).list("status:pending", limit=runs + 1)]
+    done = iter(pending)
+
+    def run(*args: str, stdin: str | None = None) -> None:
+        subprocess.run([*exe, *args], env=env, input=stdin, capture_output=True, text=True, check=True)
+
+    run("count")  # the parse cache is warm, as after any earlier command
+    return {
+        "cli list project:p3 +bug": _median_ms(lambda: run("list", "project:p3", "+bug"), runs),
+        "cli add": _median_ms(lambda: run("add", f"one-shot {next(counter)}"), runs),
+        "cli done": _median_ms(lambda: run("done", str(next(done))), runs),
+        "hook session-start": _median_ms(lambda: run("hook", "session-start", stdin="{}"), runs),
+    }
+
+
+def bench_original(repo: Path, runs: int) -> dict[str, float] | None:
+    """The same calls against the original server (``BACKLOG_ORIGINAL``: its directory with
+    ``dist/index.js``), side by side in this run; None when it is not available."""
+    import anyio
+
+    original = os.environ.get("BACKLOG_ORIGINAL", "")
+    entry = Path(original) / "dist" / "index.js" if original else None
+    if entry is None or not entry.exists() or not shutil.which("node"):
+        return None
+    data = repo.parent / "original-data"
+    data.mkdir(exist_ok=True)
+    params = _serve_params(repo, ["node", str(entry)], {"TASKDATA": str(data)})
+    size = len(Backlog.open(str(repo), env={}).list("status:pending or status:completed or status:deleted"))
+    return anyio.run(_original_figures, params, runs, store_items(size))
+
+
+async def _original_figures(params: Any, runs: int, items: list[dict[str, Any]]) -> dict[str, float]:
+    import json
+
+    from mcp import ClientSession, stdio_client
+
+    figures: dict[str, float] = {}
+    with open(os.devnull, "w") as devnull:
+        async with stdio_client(params, errlog=devnull) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            for chunk in range(0, len(items), 1000):  # the same tasks as ours
+                await s.call_tool("task_import", {"tasks": json.dumps(items[chunk : chunk + 1000])})
+            numbers = iter(range(10**9))
+
+            async def median(name: str, **args: Any) -> float:
+                samples = []
+                for _ in range(runs):
+                    start = time.perf_counter()
+                    await s.call_tool(name, {k: (v() if callable(v) else v) for k, v in args.items()})
+                    samples.append((time.perf_counter() - start) * 1000)
+                return statistics.median(samples)
+
+            figures["original task_add"] = await median("task_add", description=lambda: f"o {next(numbers)}")
+            figures["original task_info"] = await median("task_info", id="1")
+            figures["original task_list project:p3 +bug"] = await median("task_list", filter="project:p3 +bug")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
@@ -255,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--agent-ops", type=int, default=200)
     parser.add_argument("--no-mcp", action="store_true", help="skip the MCP-over-stdio figures")
+    parser.add_argument("--scale", action="store_true",
+                        help="also: restart + first call, empty initialize, host repositories of 0/20k/100k files, "
+                        ".git growth, RSS, one-shot commands, and the original server side by side "
+                        "(BACKLOG_ORIGINAL=<its directory>)")
+    parser.add_argument("--host-files", default="0,20000,100000")
+    parser.add_argument("--growth-mutations", type=int, default=10000)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
@@ -267,11 +446,37 @@ def main(argv: list[str] | None = None) -> int:
             if largest and not args.no_mcp:
                 for name, value in bench_mcp(repo, args.runs).items():
                     print(f"  {name:<40} {value:9.3f}", flush=True)
+            if args.scale:
+                _print(bench_restart(repo))
+                _print({"rss MB (open + list everything)": bench_rss(repo)})
+                if largest:
+                    _print(bench_one_shot(repo))
+                    _print_original(repo, args.runs)
             if largest and args.agents:
                 for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
                     print(f"  {name:<40} {value:9.3f}", flush=True)
+        if args.scale:
+            print("\n== scale")
+            _print({"mcp launch → initialize, empty store (best of 5)": bench_empty_initialize(Path(tmp))})
+            for files in (int(f) for f in args.host_files.split(",")):
+                _print({f"add in a host repo of {files} files (1,000 tasks)": bench_host_repo(Path(tmp), files,
+                                                                                          args.runs)})
+            _print(bench_git_growth(Path(tmp), args.growth_mutations))
     print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
     return 0
+
+
+def _print(figures: dict[str, float]) -> None:
+    for name, value in figures.items():
+        print(f"  {name:<48} {value:9.3f}", flush=True)
+
+
+def _print_original(repo: Path, runs: int) -> None:
+    original = bench_original(repo, runs)
+    if original is None:
+        print("  original server: not measured (set BACKLOG_ORIGINAL to its directory, with node on PATH)")
+        return
+    _print(original)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import cli
+from . import board, cli, migrate_cli
 from .cli import Command, Context
 
 
@@ -35,6 +35,14 @@ def _merge_driver(ctx: Context) -> int:
     return driver.main(args.base, args.ours, args.theirs, args.path)
 
 
+def _board(ctx: Context) -> int:
+    return board.main(ctx.args)
+
+
+def _review(ctx: Context) -> int:
+    return board.review_main(ctx.args)
+
+
 def _hook_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("event", help="the hook event name, e.g. SessionStart (the event's JSON comes on stdin)")
 
@@ -54,8 +62,20 @@ ROUTED = (
     Command("merge-driver", "git merge driver: merge task files field by field (git calls it)",
             ("git config merge.backlog.driver 'backlog-git merge-driver %O %A %B %P'   # what init registers",),
             _merge_driver, _driver_arguments, store=False),
+    Command("board", board.BOARD_HELP, ("backlog-git board --out site", "backlog-git board --serve --by project"),
+            _board, board.add_arguments),
+    Command("review", board.REVIEW_HELP, ("backlog-git review origin/main...HEAD --format markdown",),
+            _review, board.add_review_arguments, json=True),
+    Command(migrate_cli.COMMAND, migrate_cli.HELP, migrate_cli.EXAMPLES, migrate_cli.handle,
+            migrate_cli.add_arguments, json=True),
 )
-"""Commands served by other adapters. Add a row to route another (board, review, migrate …)."""
+"""Commands served by other adapters. Add a row to route another, e.g.::
+
+    Command("migrate", migrate_cli.HELP, ("backlog-git migrate --from ~/.task-data",), migrate_cli.handle,
+            migrate_cli.add_arguments, json=True)
+
+(the handler gets the CLI's ``Context``: ``ctx.args``, ``ctx.show(data, text)``, ``ctx.err(text)``; import
+the adapter inside the handler and the ``arguments`` function to keep other commands fast)."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

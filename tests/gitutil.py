@@ -251,7 +251,7 @@ def fsck(repo: Path | str) -> None:
 
 def comparable(record: Mapping[str, Any]) -> dict[str, Any]:
     """A task record without what a read computes on the fly (urgency, has_doc)."""
-    return {k: v for k, v in record.items() if k not in ("urgency", "has_doc")}
+    return {k: v for k, v in record.items() if k not in ("urgency", "has_doc", "version")}
 
 
 def file_record(file: TaskFile) -> dict[str, Any]:

@@ -12,9 +12,9 @@ PACKAGE = Path(backlog_git.__file__).parent
 
 ENTRY = {"main", "__main__"}
 """The console script: it only routes a command line to the adapter that serves it."""
-ADAPTERS = {"cli", "server", "hooks", "driver", "bench"}
+ADAPTERS = {"cli", "server", "hooks", "driver", "bench", "board", "migrate_cli"}
 ENGINE = {"engine"}
-CORE = {"query", "merge", "overlay", "view", "taskfile", "inputs", "config"}
+CORE = {"query", "merge", "overlay", "view", "taskfile", "inputs", "config", "original_store"}
 BASE = {"gitstore", "errors", "layout", "model"}
 LAYER = {
     **{m: 4 for m in ENTRY}, **{m: 3 for m in ADAPTERS}, **{m: 2 for m in ENGINE}, **{m: 1 for m in CORE},

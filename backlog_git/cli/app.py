@@ -96,20 +96,20 @@ def _formatter(prog: str) -> argparse.HelpFormatter:
 
 
 def _global_options(parser: argparse.ArgumentParser, *, top: bool, json_flag: bool, store: bool) -> None:
-    """--repo, --json and --color: on the main parser, and again on each command so they may follow it."""
-    group = parser.add_argument_group("global options") if not top else parser
-    keep = {} if top else {"default": argparse.SUPPRESS}
+    """--repo, --json and --color: on the main parser, and again on each command so they may follow it
+    (there without defaults, so a value given before the command is kept)."""
+    group = parser if top else parser.add_argument_group("global options")
     if store:
         repo = group.add_argument(
-            "--repo", metavar="PATH", **({"default": None} if top else keep),
+            "--repo", metavar="PATH", default=None if top else argparse.SUPPRESS,
             help="the git repository holding the store (default: BACKLOG_REPO, TASKDATA, TASKDATA_ROOT, "
             "or the repository containing the current directory)",
         )
         repo.complete = "directory"  # type: ignore[attr-defined]
     if json_flag:
-        group.add_argument("--json", action="store_true", **({"default": False} if top else keep),
+        group.add_argument("--json", action="store_true", default=False if top else argparse.SUPPRESS,
                            help="print JSON (the MCP tools' data) instead of text")
-    group.add_argument("--color", choices=("auto", "always", "never"), **({"default": "auto"} if top else keep),
+    group.add_argument("--color", choices=("auto", "always", "never"), default="auto" if top else argparse.SUPPRESS,
                        help="colour the output: auto (on a terminal, unless NO_COLOR is set), always or never")
 
 
@@ -117,7 +117,9 @@ def _epilog(cmd: Command) -> str:
     return "example" + ("s" if len(cmd.examples) > 1 else "") + ":\n" + "\n".join(f"  {e}" for e in cmd.examples)
 
 
-def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+def _build(only: str | None = None) -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The parser; with ``only``, holding that command alone (a one-shot run needs no other: building
+    every command's parser costs several milliseconds)."""
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION, epilog=EPILOG, formatter_class=_formatter,
                     allow_abbrev=False)
     _global_options(parser, top=True, json_flag=True, store=True)
@@ -127,6 +129,8 @@ def _build() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser
                                 help="run `backlog-git COMMAND --help` for its options and examples")
     parsers: dict[str, argparse.ArgumentParser] = {}
     for cmd in sorted(COMMANDS.values(), key=_help_rank):
+        if only is not None and cmd.name != only:
+            continue
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help[:1].upper() + cmd.help[1:] + ".",
                            epilog=_epilog(cmd), formatter_class=_formatter, allow_abbrev=False)
         if cmd.arguments is not None:
@@ -149,7 +153,9 @@ def _option(parser: argparse.ArgumentParser, token: str) -> tuple[argparse.Actio
     return parser._option_string_actions.get(name), name, bool(equals)
 
 
-def normalise(parser: argparse.ArgumentParser, parsers: dict[str, argparse.ArgumentParser], argv: Sequence[str]) -> list[str]:
+def normalise(
+    parser: argparse.ArgumentParser, parsers: dict[str, argparse.ArgumentParser], argv: Sequence[str]
+) -> list[str]:
     """The command line as argparse can read it, whatever order a person typed it in.
 
     * Options of the command (and ``--repo``/``--json``/``--color``) go first, each with its value
@@ -174,7 +180,7 @@ def normalise(parser: argparse.ArgumentParser, parsers: dict[str, argparse.Argum
     if name == "--":
         return [*head, *items[position:]]
     if name not in parsers:
-        parser.error(f"unknown command '{name}'{_suggestion(name, list(parsers))}")
+        parser.error(f"unknown command '{name}'{_suggestion(name, list(COMMANDS))}")
     sub = parsers[name]
     options: list[str] = []
     words: list[str] = []
@@ -217,10 +223,19 @@ def _suggestion(word: str, choices: Sequence[str]) -> str:
     return ". Did you mean " + " or ".join(f"`{PROG} {c}`" for c in close) + "?"
 
 
+def _named_command(items: Sequence[str]) -> str | None:
+    """The command a command line names: its first word after the main options (and their values)."""
+    position = 0
+    while position < len(items) and items[position].startswith("-") and items[position] not in ("-", "--"):
+        position += 2 if items[position] in ("--repo", "--color") else 1
+    word = items[position] if position < len(items) else None
+    return word if word in COMMANDS else None
+
+
 def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line as the CLI reads it; bare ``backlog-git`` prints the help (exit 0)."""
     items = list(sys.argv[1:] if argv is None else argv)
-    parser, parsers = _build()
+    parser, parsers = _build(only=_named_command(items))
     if not items:
         parser.print_help()
         parser.exit(0)

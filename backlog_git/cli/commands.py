@@ -1,7 +1,10 @@
 """The CLI's own commands: each parses its values through :mod:`backlog_git.inputs` (as the MCP
 server does) and calls one :class:`~backlog_git.engine.Backlog` method; reads show text or ``--json``.
+(For people, ``list`` and ``info`` ask once more: which listed tasks are blocked, and the ids and
+descriptions of a task's dependencies. ``edit`` also asks ``check`` about the file it saved.)
 
-To add a command, decorate its handler with ``@command(name, help, example..., arguments=...)``.
+To add a command, decorate its handler with ``@command(name, help, example..., arguments=...)``; the
+commands other adapters serve are registered in ``backlog_git/main.py``.
 """
 
 from __future__ import annotations
@@ -322,7 +325,10 @@ def list_(ctx: Context) -> int:
     blocked: set[str] = set()
     if any(t.get("depends") and t.get("status") == "pending" for t in tasks):
         # Whether a dependency is still open is the engine's +BLOCKED, asked only when a row has one.
-        blocked = {t["uuid"] for t in backlog.list(f"( {query} ) +BLOCKED")}
+        try:
+            blocked = {t["uuid"] for t in backlog.list(f"( {query} ) +BLOCKED")}
+        except BacklogError:  # a filter that does not nest: the rows are shown without the mark
+            blocked = set()
     ctx.out(render.task_table(tasks, ctx.term, show_status=_spans_all_statuses(query), blocked=blocked))
     return 0
 
@@ -403,6 +409,60 @@ def sync(ctx: Context) -> int:
          json=True)
 def resolve(ctx: Context) -> int:
     return ctx.outcome(ctx.backlog.resolve())
+
+
+# ------------------------------------------------------------------ claims and the change feed
+def _claim_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("id", nargs="?",
+                        help="the task to claim; without it, the most urgent free task matching --filter")
+    parser.add_argument("--filter", default="+READY", help="which tasks a claim without an id picks from (+READY)")
+    parser.add_argument("--lease", help="how long the claim holds unless renewed: 30m (default), 2h, 1d")
+    parser.add_argument("--request-id", help="a repeat with the same id returns the first result, writing nothing")
+
+
+@command("claim", "take a task (start it, name you as its holder) for a lease; exactly one claimer wins",
+         "backlog-git claim 12", "backlog-git claim --filter 'project:web +READY' --lease 2h",
+         arguments=_claim_arguments, json=True)
+def claim(ctx: Context) -> int:
+    args = ctx.args
+    ref = parse_ref(args.id) if args.id else None
+    return ctx.outcome(ctx.backlog.claim(ref, filter=args.filter, lease=args.lease, request_id=args.request_id))
+
+
+def _release_arguments(parser: argparse.ArgumentParser) -> None:
+    _id(parser)
+    parser.add_argument("--force", action="store_true", help="release another holder's claim (recorded in the commit)")
+
+
+@command("release", "give a claim back (yours; someone else's with --force)", "backlog-git release 12",
+         arguments=_release_arguments, json=True)
+def release(ctx: Context) -> int:
+    return ctx.outcome(ctx.backlog.release(parse_ref(ctx.args.id), force=ctx.args.force))
+
+
+def _changes_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", help="a cursor from an earlier `changes --json`, or any commit (HEAD~5)")
+    parser.add_argument("--limit", type=int, default=100, help="at most this many changes (1-500)")
+    parser.add_argument("--offset", type=int, default=0, help="skip this many (paging)")
+
+
+@command("changes", "task-level changes after a cursor or commit, across every branch, newest first",
+         "backlog-git changes --since HEAD~5", "backlog-git changes --json   # the cursor to poll from next",
+         arguments=_changes_arguments, json=True)
+def changes(ctx: Context) -> int:
+    args = ctx.args
+    feed = ctx.backlog.changes(parse_optional(args.since), limit=args.limit, offset=args.offset)
+
+    def text() -> str:
+        lines = [
+            f"{c['time']}  #{c['id']} {c['op']:<10} {c['writer']}: "
+            + (", ".join(f"{k} {v[0]!r} → {v[1]!r}" for k, v in c["fields"].items()) or "(no field change)")
+            for c in feed["changes"]
+        ]
+        return "\n".join(lines or ["No changes."]) + f"\ncursor: {feed['cursor']}"
+
+    ctx.show(feed, text)
+    return 0
 
 
 # ------------------------------------------------------------------ the shell

@@ -1,9 +1,9 @@
 """``edit`` and ``doc write`` in the user's editor.
 
-The editor is ``$VISUAL``, else ``$EDITOR``, else ``vi``, run as git runs it: ``sh -c '<editor> "$@"'``
-with the file as an argument (so ``EDITOR="code --wait"`` works and the path is never shell text).
-While it runs, this process ignores Ctrl-C (the editor gets it); the editor starts with the default
-handlers.
+The editor is ``$VISUAL``, else ``$EDITOR``, else ``vi``: its words are run directly (``EDITOR="code
+--wait"``), or, when the setting uses shell syntax, as git runs it: ``sh -c '<editor> "$@"'``. The file
+is always an argument of its own, never shell text. While the editor runs, this process ignores Ctrl-C
+(the editor gets it); the editor starts with the default handlers.
 
 ``edit`` changes the task file in the working tree and nothing else: a hand edit, which the store
 commits (``Backlog-Op: hand-edit``) before the next operation that touches the task. A save that does
@@ -14,6 +14,8 @@ as it was, or keep it as saved (the store then refuses to overwrite it until it 
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import signal
 import sys
 import tempfile
@@ -23,6 +25,8 @@ from ..errors import BacklogError, BrokenTaskFile, NotFound
 from .app import Context
 from .render import problem_line
 
+SHELL_SYNTAX = re.compile(r"[|&;<>()$`\\*?\[#~=%\n]")
+"""What makes an editor setting shell text (git's list, less the space and quotes ``shlex`` reads)."""
 PROMPT = "(e)dit again, (r)estore the file as it was, or (k)eep it as saved? [e] "
 
 
@@ -34,19 +38,36 @@ def editor_command() -> str:
     return "vi"
 
 
+def editor_argv(editor: str, path: str) -> list[str]:
+    """The editor's command line: its words (``code --wait``), or ``sh -c`` when it uses shell syntax."""
+    if not SHELL_SYNTAX.search(editor):
+        try:
+            words = shlex.split(editor)
+        except ValueError:
+            words = []
+        if words:
+            return [*words, path]
+    return ["sh", "-c", f'{editor} "$@"', editor, path]
+
+
 def run_editor(path: Path | str) -> None:
     """Open ``path`` in the user's editor and wait for it; a failure to run it is a user error."""
     editor = editor_command()
-    argv = ["sh", "-c", f'{editor} "$@"', editor, str(path)]
+    argv = editor_argv(editor, str(path))
     ignored = (signal.SIGINT, signal.SIGQUIT)
     previous = [signal.signal(sig, signal.SIG_IGN) for sig in ignored]
     try:
-        pid = os.posix_spawnp("sh", argv, os.environ, setsigdef=ignored)
+        try:
+            pid = os.posix_spawnp(argv[0], argv, os.environ, setsigdef=ignored)
+        except OSError as exc:
+            raise BacklogError(f"Cannot run the editor `{editor}`: {exc.strerror} (set VISUAL or EDITOR).") from None
         _, status = os.waitpid(pid, 0)
     finally:
         for sig, handler in zip(ignored, previous, strict=True):
             signal.signal(sig, handler)
     code = os.waitstatus_to_exitcode(status)
+    if code < 0:
+        raise BacklogError(f"The editor `{editor}` was stopped by signal {-code}.")
     if code != 0:
         hint = " (is it installed? set VISUAL or EDITOR)" if code == 127 else ""
         raise BacklogError(f"The editor `{editor}` exited with status {code}{hint}.")

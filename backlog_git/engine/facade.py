@@ -8,14 +8,18 @@ mutations hand a builder (from :mod:`.adding`, :mod:`.editing`, :mod:`.archive`,
 from __future__ import annotations
 
 import builtins
+import os
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from .. import config as configmod
 from ..errors import WrongState
 from ..gitstore import GitStore
 from . import adding, archive, changefeed, claims, editing, reads, recurrence, requests, sync, undo, versions
+from . import migrate as migrating
 from .history import history
+from .review import review as review_range
 from .state import StoreState
 from .transaction import Build, Outcome, Transaction
 
@@ -265,6 +269,14 @@ class Backlog:
         """Task-level changes after ``since`` (a cursor from an earlier result, or any commit), newest first,
         across the checked-out branch and every agent branch; with the cursor to pass next time."""
         return self._read(lambda s: changefeed.changes(s, since, limit, offset))
+
+    def review(self, rev_range: str) -> dict[str, Any]:
+        """What a range of commits does to the tasks (``BASE..HEAD``, ``BASE...HEAD`` or one commit)."""
+        return self._read(lambda s: review_range(s, rev_range))
+
+    def migrate(self, source: str | os.PathLike[str], *, collection: str | None = None) -> Outcome:
+        """Import every task of the original backlog server's store at ``source`` (its TASKDATA) in one commit."""
+        return self._mutate("migrate", migrating.migrate(self.state, Path(source), collection=collection))
 
     def cursor(self) -> str:
         """What every read saw: the checked-out tip and each agent branch's tip, as one opaque string."""

@@ -58,10 +58,12 @@ def _history_uuid(state: StoreState, ref: str) -> str:
 
 def _entry(state: StoreState, commit: CommitInfo, active: str, task_uuid: str) -> dict[str, Any]:
     before = after = None
-    for path, old, new in state.git.changed_paths(commit.sha, state.layout.ns_dir):
-        if path == active or state.layout.is_archived_copy_of(path, task_uuid):
-            before = before or old
-            after = after or new
+    def this_task(path: str) -> bool:
+        return path == active or state.layout.is_archived_copy_of(path, task_uuid)
+
+    for _path, old, new in state.git.changed_paths(commit.sha, state.layout.ns_dir, this_task):
+        before = before or old
+        after = after or new
     return {
         "commit": commit.sha,
         "time": commit.time.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -63,9 +63,8 @@ def undo_target(state: StoreState, branch: str) -> CommitInfo:
 def revert_files(state: StoreState, target: CommitInfo) -> dict[str, bytes | None]:
     files: dict[str, bytes | None] = {}
     own = {u + ".md" for u in target.trailers.get(messages.TASK, [])}
-    for path, before, after in state.git.changed_paths(target.sha, state.layout.ns_dir):
-        if file_name(path) not in own:
-            continue  # the counter never goes back; paths merged in from other writers are theirs
+    # The counter never goes back; paths merged in from other writers are theirs.
+    for path, before, after in state.git.changed_paths(target.sha, state.layout.ns_dir, lambda p: file_name(p) in own):
         current = state.current_bytes(path)
         if current == after:
             files[path] = before

@@ -46,11 +46,10 @@ def _changed_since(state: StoreState, path: str, task_id: int, wanted: str, curr
     for commit in commits:
         if commit.sha in seen or any(git.is_ancestor(commit.sha, s) for s in seen):
             continue
-        for changed_path, old, new in git.changed_paths(commit.sha, state.layout.ns_dir):
-            if changed_path == path:
-                for name in field_changes(old, new):
-                    if name != "modified":
-                        fields.setdefault(name)
+        for _changed, old, new in git.changed_paths(commit.sha, state.layout.ns_dir, path.__eq__):
+            for name in field_changes(old, new):
+                if name != "modified":
+                    fields.setdefault(name)
         writer = commit.trailer(messages.AGENT) or "(git)"
         who.append(f"{writer} at {commit.time:%Y-%m-%d %H:%M:%S} UTC")
     changed = ", ".join(fields) or "its file (edited by hand, not yet committed)"

@@ -16,7 +16,7 @@ import shlex
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -478,11 +478,14 @@ class GitStore:
             return False
         return True
 
-    def changed_paths(self, sha: str, prefix: str) -> list[tuple[str, bytes | None, bytes | None]]:
-        """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new)."""
+    def changed_paths(
+        self, sha: str, prefix: str, only: Callable[[str], bool] | None = None
+    ) -> list[tuple[str, bytes | None, bytes | None]]:
+        """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new);
+        with ``only``, just the paths it accepts (their blobs alone are read: an import touches thousands)."""
         commit = self.repo[sha].peel(pygit2.Commit)
         parent = commit.parent_ids[0] if commit.parent_ids else None
-        changes = self.tree_diff(parent, commit.id, prefix)
+        changes = [c for c in self.tree_diff(parent, commit.id, prefix) if only is None or only(c[0])]
         return sorted((path, self.blob(old), self.blob(new)) for path, old, new in changes)
 
     def path_log(self, paths: list[str], refs: list[str]) -> list[CommitInfo]:
