@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,8 +55,41 @@ _RESERVED = {
 _ATTR_KEY_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _FIELD_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _INT_RE = re.compile(r"^[+-]?\d+$")
+_MAX_DIGITS = 1000  # more than any count or age means; Python refuses to convert past 4300 digits
 SEGMENT_RE = re.compile(r"^\d{4}-Q[1-4]$")
 _SEGMENT_PREFIXES = ("archive/archive-", "archive/", "archive-")
+MAX_IMPORT_DEPTH = 24
+"""How deeply an import's JSON may nest: an array of task objects (2 levels) whose values may nest as
+deeply as the model allows a custom attribute (``model.MAX_ATTRIBUTE_DEPTH`` = 20), with room to spare.
+Deeper input is refused before anything recurses into it."""
+
+
+def shorten(value: Any, limit: int = 60) -> str:
+    """``repr`` of a value someone typed, cut to ``limit`` characters: messages quote what was given,
+    never a megabyte of it."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and mappings nest inside ``value`` (a scalar is 0), counted without recursion
+    and only up to ``limit + 1``: deep input can neither exhaust the stack nor cost more than one pass."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Iterable[Any] = item.values()
+        elif isinstance(item, list | tuple):
+            children = item
+        else:
+            continue
+        depth += 1
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth) for child in children)
+    return deepest
 
 
 def to_text(value: Any) -> Any:
@@ -67,9 +99,15 @@ def to_text(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
-        return str(value)
+        try:
+            return str(value)
+        except ValueError:  # an integer of more digits than Python converts: left for the check to refuse
+            return value
     if isinstance(value, list | tuple):
-        return json.dumps(list(value), ensure_ascii=False)
+        try:
+            return json.dumps(list(value), ensure_ascii=False)
+        except (ValueError, TypeError, RecursionError):
+            return value  # nested too deeply (or not JSON): left for the caller's check to refuse
     return value
 
 
@@ -84,16 +122,18 @@ def split_list(value: str | Iterable[Any] | None, name: str = "value") -> list[s
         if not text:
             return []
         if text.startswith("{"):
-            raise InvalidInput(f"{name}: expected a comma-separated list or a JSON array, got {text!r}.")
+            raise InvalidInput(f"{name}: expected a comma-separated list or a JSON array, got {shorten(text)}.")
         if text.startswith("["):
             try:
                 parsed = json.loads(text)
+            except RecursionError:
+                raise InvalidInput(f"{name}: the list is nested too deeply; give a flat list of words.") from None
             except ValueError:
                 inner = text[1:-1] if text.endswith("]") else text[1:]
                 items: Iterable[Any] = (part.strip().strip("'\"") for part in inner.split(","))
             else:
                 if not isinstance(parsed, list):
-                    raise InvalidInput(f"{name}: expected a list, got {text!r}.")
+                    raise InvalidInput(f"{name}: expected a list, got {shorten(text)}.")
                 items = parsed
         else:
             items = text.split(",")
@@ -104,11 +144,19 @@ def split_list(value: str | Iterable[Any] | None, name: str = "value") -> list[s
         if item is None:
             continue
         if isinstance(item, dict | list):
-            raise InvalidInput(f"{name}: each item must be a word, got {json.dumps(item)}.")
+            raise InvalidInput(f"{name}: each item must be a word, got {_json_short(item)}.")
         word = str(item).strip()
         if word:
             result.append(word)
     return result
+
+
+def _json_short(item: Any, limit: int = 60) -> str:
+    try:
+        text = json.dumps(item)
+    except (ValueError, TypeError, RecursionError):
+        return "a nested value"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_tags(value: str | Iterable[Any] | None) -> list[str]:
@@ -160,10 +208,10 @@ def parse_int(value: str | int | float | None, name: str, *, minimum: int | None
     if value is None:
         return None
     if isinstance(value, bool):
-        raise InvalidInput(f"{name} must be a whole number, got {value!r}.")
+        raise InvalidInput(f"{name} must be a whole number, got {shorten(value)}.")
     if isinstance(value, float):
         if not value.is_integer():
-            raise InvalidInput(f"{name} must be a whole number, got {value!r}.")
+            raise InvalidInput(f"{name} must be a whole number, got {shorten(value)}.")
         number = int(value)
     elif isinstance(value, int):
         number = value
@@ -171,8 +219,8 @@ def parse_int(value: str | int | float | None, name: str, *, minimum: int | None
         text = str(value).strip()
         if not text:
             return None
-        if not _INT_RE.match(text):
-            raise InvalidInput(f"{name} must be a whole number, got {value!r}.")
+        if not _INT_RE.match(text) or len(text) > _MAX_DIGITS:
+            raise InvalidInput(f"{name} must be a whole number, got {shorten(value)}.")
         number = int(text)
     if minimum is not None and number < minimum:
         raise InvalidInput(f"{name} must be at least {minimum}, got {number}.")
@@ -204,16 +252,31 @@ def parse_priority(value: Any) -> Any:
 
 
 def parse_import(value: str | list[Any]) -> list[Any]:
-    """The tasks of an import: a JSON array (of task objects, each checked by the engine)."""
+    """The tasks of an import: a JSON array (of task objects, each checked by the engine).
+
+    JSON nested more than :data:`MAX_IMPORT_DEPTH` levels is refused here, before the engine (or the JSON
+    parser's own recursion) goes into it."""
     if isinstance(value, list):
-        return value
-    try:
-        items = json.loads(value)
-    except json.JSONDecodeError as exc:
-        raise InvalidInput(f"tasks must be a JSON array of task objects: {exc}") from None
+        items: Any = value
+    else:
+        try:
+            items = json.loads(value)
+        except RecursionError:
+            raise _too_deep() from None
+        except ValueError as exc:  # not JSON, or an integer of more digits than Python converts
+            raise InvalidInput(f"tasks must be a JSON array of task objects: {exc}") from None
     if not isinstance(items, list):
         raise InvalidInput('tasks must be a JSON array of task objects, e.g. [{"description": "…"}].')
+    if nesting_depth(items, MAX_IMPORT_DEPTH) > MAX_IMPORT_DEPTH:
+        raise _too_deep()
     return items
+
+
+def _too_deep() -> InvalidInput:
+    return InvalidInput(
+        f"tasks: the JSON is nested more than {MAX_IMPORT_DEPTH} levels deep (lists or objects inside each "
+        "other); nothing was imported. Flatten the values (a custom attribute nests at most 20 levels)."
+    )
 
 
 def archive_segment(value: str) -> str:
@@ -263,18 +326,68 @@ class Extra:
         return f" Ignored in extra: {words} (use +tag, -tag or key:value)."
 
 
+# One piece of shell-like text (POSIX ``shlex.split`` rules, no comments): whitespace, a bare run, a
+# single-quoted run, a double-quoted run (backslash escapes only " and \\ there) or a backslash escape.
+_PIECE = re.compile(
+    r"""(?P<space>[ \t\r\n]+)
+      | (?P<bare>[^ \t\r\n'"\\]+)
+      | '(?P<single>[^']*)'
+      | "(?P<double>[^"\\]*(?:\\[\s\S][^"\\]*)*)"
+      | \\(?P<escaped>[\s\S])""",
+    re.VERBOSE,
+)
+_DOUBLE_ESCAPE = re.compile(r"\\([\s\S])")
+
+
+def _unescape_double(match: re.Match[str]) -> str:
+    char = match.group(1)
+    return char if char in '"\\' else match.group(0)
+
+
+def shell_words(text: str) -> list[str]:
+    """Split ``text`` into words as ``shlex.split(text)`` does (quotes group, backslash escapes), in
+    linear time: ``shlex`` builds each word a character at a time, which is quadratic in a word's
+    length (a megabyte-long word took minutes). Raises ValueError on an unclosed quote or a trailing
+    backslash, as ``shlex`` does."""
+    words: list[str] = []
+    current: list[str] | None = None  # None: between words
+    position, end = 0, len(text)
+    while position < end:
+        match = _PIECE.match(text, position)
+        if match is None:
+            raise ValueError("unclosed quotation or escape")
+        position = match.end()
+        kind = match.lastgroup
+        if kind == "space":
+            if current is not None:
+                words.append("".join(current))
+                current = None
+            continue
+        if current is None:
+            current = []
+        piece = match.group(kind or "bare")
+        current.append(_DOUBLE_ESCAPE.sub(_unescape_double, piece) if kind == "double" else piece)
+    if current is not None:
+        words.append("".join(current))
+    return words
+
+
 def _tokens(text: str) -> list[str]:
     try:
-        return shlex.split(text, posix=True)
+        return shell_words(text)
     except ValueError:
         return text.split()
 
 
 def parse_extra(value: str | None) -> Extra:
-    """Read an ``extra`` string: ``"+urgent -old due:friday estimate:3h note:'two words'"``."""
+    """Read an ``extra`` string: ``"+urgent -old due:friday estimate:3h note:'two words'"``.
+
+    Linear in the length of the text (tag edits are kept in ordered sets)."""
     extra = Extra()
     if not value or not str(value).strip():
         return extra
+    add: dict[str, None] = {}
+    remove: dict[str, None] = {}
     for token in _tokens(str(value)):
         if not token:
             continue
@@ -283,15 +396,11 @@ def parse_extra(value: str | None) -> Extra:
             if not tag:
                 extra.ignored.append(token)
             elif token[0] == "+":
-                if tag in extra.remove_tags:
-                    extra.remove_tags.remove(tag)
-                if tag not in extra.add_tags:
-                    extra.add_tags.append(tag)
+                remove.pop(tag, None)
+                add.setdefault(tag)
             else:
-                if tag in extra.add_tags:
-                    extra.add_tags.remove(tag)
-                if tag not in extra.remove_tags:
-                    extra.remove_tags.append(tag)
+                add.pop(tag, None)
+                remove.setdefault(tag)
             continue
         key, sep, val = token.partition(":")
         if not sep or not key:
@@ -299,16 +408,18 @@ def parse_extra(value: str | None) -> Extra:
             continue
         lowered = key.lower()
         if lowered in _RESERVED:
-            raise InvalidInput(f"extra: {key!r} cannot be set this way: {_RESERVED[lowered]}.")
+            raise InvalidInput(f"extra: {shorten(key)} cannot be set this way: {_RESERVED[lowered]}.")
         if lowered in EXTRA_FIELDS:
             extra.fields[lowered] = val
         elif _ATTR_KEY_RE.match(key):
             extra.attributes[key] = val
         else:
             raise InvalidInput(
-                f"extra: {key!r} is not a valid attribute name; use letters, digits, '_', '-' or '.', "
+                f"extra: {shorten(key)} is not a valid attribute name; use letters, digits, '_', '-' or '.', "
                 "starting with a letter."
             )
+    extra.add_tags = list(add)
+    extra.remove_tags = list(remove)
     return extra
 
 
@@ -396,7 +507,8 @@ def _merge_new(explicit: Mapping[str, str | None], from_extra: Mapping[str, str]
 
 def _new_tags(tags: str | Iterable[Any] | None, from_extra: list[str]) -> list[str]:
     tag_list = parse_tags(tags)
-    return tag_list + [tag for tag in from_extra if tag not in tag_list]
+    given = set(tag_list)
+    return tag_list + [tag for tag in from_extra if tag not in given]
 
 
 def _new_attributes(from_extra: Mapping[str, str], explicit: Mapping[str, str] | None) -> dict[str, str] | None:
@@ -421,10 +533,13 @@ def _tag_edits(
     tags: str | Iterable[Any] | None, add_extra: list[str], remove_extra: list[str]
 ) -> tuple[list[str], list[str]]:
     add, remove = parse_tag_edits(tags)
+    seen = {*add, *remove}  # explicit edits win; a set keeps this linear in the number of tags
     for tag in add_extra:
-        if tag not in add and tag not in remove:
+        if tag not in seen:
             add.append(tag)
+            seen.add(tag)
     for tag in remove_extra:
-        if tag not in add and tag not in remove:
+        if tag not in seen:
             remove.append(tag)
+            seen.add(tag)
     return add, remove

@@ -41,7 +41,7 @@ def tools(listing: dict[str, Any]) -> dict[str, Any]:
 async def test_s01_the_24_original_tools_in_order_then_additive_ones(listing: dict[str, Any]) -> None:
     names = [tool.name for tool in listing["tools"]]
     assert names[:24] == TOOL_NAMES
-    assert set(names[24:]) <= {"task_history", "task_sync"}
+    assert set(names[24:]) <= {"task_history", "task_sync", "task_claim", "task_release", "task_changes"}
     assert "task_history" in names
 
 

@@ -285,3 +285,23 @@ def test_undo_chain_on_one_object_within_one_second(repo: Path, backlog: Backlog
     assert backlog.count("") == 0
     with pytest.raises(NothingToUndo):
         backlog.undo()
+
+
+def test_undo_goes_further_back_when_every_op_of_the_newest_second_is_undone(tmp_path: Path) -> None:
+    """Ops and their undos in one second, an older op in an earlier second: the next undo finds it
+    (a walk that stopped at the second boundary used to report nothing to undo)."""
+    import time as timelib
+
+    from conftest import init_repo
+
+    from backlog_git.engine import Backlog
+
+    repo = init_repo(tmp_path / "r")
+    backlog = Backlog.open(str(repo), env={})
+    backlog.add("older op")
+    timelib.sleep(1.1)
+    for n in range(3):
+        backlog.add(f"same second {n}")
+    for _ in range(3):
+        backlog.undo()
+    assert "older op" in backlog.undo().message

@@ -41,7 +41,12 @@ def undo_target(state: StoreState, branch: str) -> CommitInfo:
     same_second: dict[str, tuple[str, ...]] = {}  # parents of every commit of that second
     for commit in state.git.log(branch):
         if candidates and commit.time < candidates[0].time:
-            break  # an undo is never older than what it undoes
+            # An undo is never older than what it undoes: this second's candidates are settled. If
+            # every one of them was undone (undos can share the second of what they undid), go on.
+            candidates = [c for c in candidates if c.sha not in undone]
+            if candidates:
+                break
+            same_second = {}
         if candidates:
             same_second[commit.sha] = commit.parents
         if commit.trailer(messages.AGENT) != state.writer:

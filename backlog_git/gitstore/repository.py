@@ -341,7 +341,7 @@ class GitStore:
         if limit <= 0 or loose <= -(-limit // 256):  # git's own estimate: more than ceil(limit / 256) there
             return
         self._gc = subprocess.Popen(
-            ["git", "-c", "gc.autoDetach=false", "gc", "--auto", "--quiet"],
+            ["git", "-c", "gc.autoDetach=false", "-c", "gc.packRefs=false", "gc", "--auto", "--quiet"],
             cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )

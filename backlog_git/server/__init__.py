@@ -1,9 +1,11 @@
 """The MCP server (``backlog-git serve``): the original backlog server's 24 tools, plus additive ones.
 
-A thin adapter in three parts: :mod:`.tools` (each tool parses its loose text inputs with
-:mod:`backlog_git.inputs`, makes one call on the engine and shapes the result), :mod:`.plumbing`
-(the store, failures as ``isError`` results, result shapes, the SDK's objects) and :mod:`.catalogue`
-(descriptions, annotations and output schemas, as data).
+A thin adapter: :mod:`.tools` (each tool parses its loose text inputs with :mod:`backlog_git.inputs`,
+makes one call on the engine and shapes the result), :mod:`.plumbing` (the store and the session's writer
+identity, failures as ``isError`` results, result shapes, the SDK's objects), :mod:`.arguments` (every
+tool argument checked and coerced, every refusal in the project's words), :mod:`.wire` (each stdio line
+checked before the SDK reads it, so a malformed request gets its JSON-RPC error) and :mod:`.catalogue`
+(descriptions, annotations, output schemas and what each parameter accepts, as data).
 
 Startup imports only the MCP SDK, so ``initialize`` is answered as soon as the SDK is loaded; the
 engine (pygit2, YAML, the query language) is imported and the store opened by a background thread
@@ -16,7 +18,7 @@ from __future__ import annotations
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 
-from .catalogue import SERVER_NAME, SYNC_SPEC, TOOL_SPECS
+from .catalogue import COORDINATION_SPECS, SERVER_NAME, SYNC_SPEC, TOOL_SPECS
 from .plumbing import make_server, make_tool, run_stdio
 from .tools import FUNCTIONS
 
@@ -25,7 +27,7 @@ __all__ = ["SERVER_NAME", "build_tools", "create_server", "main"]
 
 def build_tools(include_sync: bool = True) -> list[Tool]:
     """The tool objects, in tools/list order."""
-    specs = [*TOOL_SPECS, SYNC_SPEC] if include_sync else TOOL_SPECS
+    specs = [*TOOL_SPECS, SYNC_SPEC, *COORDINATION_SPECS] if include_sync else TOOL_SPECS
     return [make_tool(spec, FUNCTIONS[spec.name]) for spec in specs]
 
 

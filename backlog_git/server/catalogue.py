@@ -35,6 +35,14 @@ D_FILTER = (
     "(text search)."
 )
 D_ID = "Task id (number), uuid, or a uuid prefix of at least 8 characters."
+D_EXPECTED = (
+    "Optional: the task's `version` as you read it. If the task changed since, nothing is written and the "
+    "error says which fields changed, by whom and when."
+)
+D_REQUEST_ID = (
+    "Optional: an id of this request. A repeat with the same id (after a lost response or a restart) returns "
+    "the first call's result and writes nothing."
+)
 D_DESCRIPTION = "One-line summary, at most 500 characters; put long content in the task's doc."
 D_PROJECT = "Project name: letters, digits, '_' and '-', with '.' between levels (web.frontend)."
 D_TAGS_NEW = 'Tags, comma-separated ("bug,urgent") or a JSON array ("[\\"bug\\", \\"urgent\\"]").'
@@ -51,6 +59,46 @@ D_EXTRA = (
     '("estimate:3h"); "key:" clears it.'
 )
 D_CLEAR = ' "" clears it.'
+
+# ---------------------------------------------------------------------------------------------
+# What each parameter accepts, for the messages that refuse a parameter (see .arguments)
+
+_DATE_FORMS = 'a date such as "2026-12-31", "friday", "eow" or "now+3d" ("" = none)'
+_NUMBER_FORMS = 'a whole number, such as 20 or "20"'
+PARAM_FORMS: dict[str, str] = {
+    "filter": 'a filter expression such as "project:web +bug" ("" = pending tasks)',
+    "id": "a task id (number), a uuid, or a uuid prefix of at least 8 characters",
+    "description": "one line of text, at most 500 characters",
+    "text": "the annotation's text",
+    "content": "the doc, as markdown text",
+    "tasks": 'a JSON array of task objects, such as [{"description": "Write tests"}]',
+    "segment": 'an archive segment such as "2026-Q1"',
+    "project": 'a project name such as "web.frontend"',
+    "tags": 'tags, comma-separated ("bug,urgent") or as a JSON array',
+    "depends": "task uuids (or ids), comma-separated or as a JSON array",
+    "fields": 'field names, comma-separated ("id,description,due") or as a JSON array',
+    "sort": 'sort keys such as "due+,id-"',
+    "limit": _NUMBER_FORMS,
+    "offset": _NUMBER_FORMS,
+    "older_than_days": _NUMBER_FORMS,
+    "due": _DATE_FORMS,
+    "wait": _DATE_FORMS,
+    "scheduled": _DATE_FORMS,
+    "until": _DATE_FORMS,
+    "recur": 'a period such as "daily", "weekly" or "3d"',
+    "agent": 'a name such as "explorer"',
+    "extra": 'words such as "+tag -tag key:value"',
+    "remote": 'the name of a git remote configured in this repository, such as "origin"',
+}
+TEXT_LIMIT = 64 * 1024
+"""The longest text a parameter takes, in characters, unless PARAM_LIMITS says otherwise (descriptions are
+limited further by the model: 500)."""
+PARAM_LIMITS: dict[str, int] = {"content": 1024 * 1024, "tasks": 4 * 1024 * 1024}
+"""A task's doc up to 1 MiB, an import's JSON up to 4 MiB."""
+EDIT_TOOLS = frozenset({"task_modify", "task_duplicate"})
+NEW_TASK_TOOLS = frozenset({"task_add", "task_log"})
+CLEARABLE = frozenset({"project", "priority", "due", "depends", "wait", "scheduled", "recur", "until", "agent"})
+"""Fields that ``""`` clears on task_modify / task_duplicate."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -221,6 +269,17 @@ DESCRIPTIONS: dict[str, str] = {
         "checked-out branch as one commit, renumbering clashing ids. With remote, also fetch, merge and push "
         "(through the git command line, so your credentials and SSH keys apply). Reports what was merged."
     ),
+    "task_claim": (
+        "Take a task to work on: start it and hold it for a lease (default 30m) so no other agent takes it. "
+        "With id, that task; without, the most urgent free task matching filter (default +READY). Exactly one "
+        "of several racing claimers wins; the others get an error naming the holder and the expiry. Your own "
+        "changes to the task renew the lease; task_done/task_stop end it."
+    ),
+    "task_release": "Give back a task you claimed (force: someone else's claim; the commit records it).",
+    "task_changes": (
+        "What changed after a cursor: task, operation, fields old -> new, writer, time, across every agent "
+        "branch; paged. Poll this instead of re-listing everything; pass the returned cursor next time."
+    ),
 }
 
 VERIFY = {
@@ -274,6 +333,19 @@ TOOL_SPECS = [
     ToolSpec("task_history", "Task History", _READ, OUT_HISTORY),
 ]
 SYNC_SPEC = ToolSpec("task_sync", "Sync Backlog", _ADDITIVE, OUT_MESSAGE)
+OUT_CHANGES = _object(
+    {
+        "cursor": {"type": "string", "description": "Pass it as `since` next time."},
+        "changes": {"type": "array", "items": {"type": "object"}},
+        "more": {"type": "boolean"},
+    },
+    ["cursor", "changes"],
+)
+COORDINATION_SPECS = [
+    ToolSpec("task_claim", "Claim Task", _ADDITIVE, OUT_MESSAGE),
+    ToolSpec("task_release", "Release Claim", _IDEMPOTENT, OUT_MESSAGE),
+    ToolSpec("task_changes", "Task Changes", _READ, OUT_CHANGES),
+]
 
 
 def description(name: str) -> str:

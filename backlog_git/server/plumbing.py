@@ -11,7 +11,13 @@ Results are shaped the way the original server shaped them:
 
 Every anticipated failure (:class:`~backlog_git.errors.BacklogError`) becomes an ``isError`` result
 whose text is the engine's message and nothing else; any other exception is logged to stderr and
-reported as ``Internal error in TOOL: …`` while the server keeps serving.
+reported as ``Internal error in TOOL: …`` while the server keeps serving. Arguments are read by
+:mod:`.arguments` (not by the SDK's pydantic validation), so a bad parameter gets the project's message too.
+
+**Writer identity.** Without ``BACKLOG_AGENT_ID`` the session writes as ``<client> (mcp) <user>@<host>``,
+``<client>`` being the ``clientInfo.name`` of the MCP ``initialize`` request (see :func:`mcp_writer`):
+never as the human's CLI (``<user>@<host>``), so ``task_undo`` never reverts the human's work and history
+credits the client. The store is opened with that writer once the client has introduced itself.
 """
 
 from __future__ import annotations
@@ -19,21 +25,25 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BeforeValidator, Field
 
 from .. import __version__
-from ..config import project_dir
-from ..errors import BacklogError
-from ..inputs import parse_priority, to_text
+from ..config import default_writer, project_dir
+from ..errors import BacklogError, RepositoryError
+from ..inputs import parse_priority, shorten, to_text
+from .arguments import Param, coerce, params_of
 from .catalogue import INSTRUCTIONS, SERVER_NAME, ToolSpec, description
 
 if TYPE_CHECKING:
@@ -45,22 +55,78 @@ log = logging.getLogger("backlog_git.server")
 # The engine, opened on first use
 
 
+MCP_CLIENT_FALLBACK = "mcp-client"
+MAX_STORE_NAME = 100
+"""The longest namespace or agent id: each names a file (``.backlog/<namespace>/``, the branch
+``backlog/<agent-id>``), and file names end at 255 bytes."""
+_CLIENT_NAME_RE = re.compile(r"[^A-Za-z0-9._-]+")
+IDENTITY_WAIT = 30.0  # seconds the warm-up waits for the client's initialize
+
+
+def mcp_writer(client_name: str | None) -> str:
+    """The writer an MCP session records without ``BACKLOG_AGENT_ID``: ``<client> (mcp) <user>@<host>``.
+
+    ``<client>`` is the client's ``clientInfo.name`` with every run of characters other than letters,
+    digits, ``.``, ``_`` and ``-`` replaced by ``-`` and at most 64 characters (``mcp-client`` when it
+    gives none), so no client can write a line break into a commit's trailers. The same client run by the
+    same user is the same writer in every session: undo reaches back across restarts, as for an agent id."""
+    name = _CLIENT_NAME_RE.sub("-", client_name or "").strip("-.")[:64].strip("-.")
+    return f"{name or MCP_CLIENT_FALLBACK} (mcp) {default_writer()}"
+
+
+def check_environment() -> None:
+    """Refuse a namespace or an agent id too long to name a directory or a branch, with a message
+    (opening the store would otherwise fail deep in the file system on every call)."""
+    from ..config import resolve
+
+    config = resolve(cwd=project_dir())
+    for value, what, variable in (
+        (config.namespace, "namespace (it names the directory .backlog/<namespace>/)", "BACKLOG_NAMESPACE"),
+        (config.agent_id, "agent id (it names the branch backlog/<agent-id>)", "BACKLOG_AGENT_ID"),
+    ):
+        if value is not None and len(value) > MAX_STORE_NAME:
+            raise RepositoryError(
+                f"The {what} {shorten(value, 40)} is {len(value)} characters long; at most {MAX_STORE_NAME} are "
+                f"allowed. Set a shorter {variable} in the server's environment and restart it."
+            )
+
+
 class _Store:
-    """The process's one Backlog, opened lazily; a failed open is retried on the next call."""
+    """The process's one Backlog, opened lazily with the session's writer; a failed open is retried
+    on the next call."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._backlog: Backlog | None = None
+        self._writer: str | None = None
+        self.identified = threading.Event()
+
+    def identify(self, client_name: str | None) -> None:
+        """Record who the client is (its ``initialize``); the first introduction wins, so the writer
+        stays the same for the whole session."""
+        with self._lock:
+            if self._writer is None:
+                self._writer = mcp_writer(client_name)
+        self.identified.set()
+
+    @property
+    def writer(self) -> str:
+        if self._writer is None:
+            self.identify(None)  # a call before any introduction: still never the human's identity
+        assert self._writer is not None
+        return self._writer
 
     def get(self) -> Backlog:
         backlog = self._backlog
         if backlog is None:
+            writer = self.writer
             with self._lock:
                 backlog = self._backlog
                 if backlog is None:
                     from ..engine import Backlog
 
-                    backlog = Backlog.open(cwd=project_dir())
+                    check_environment()
+                    backlog = Backlog.open(cwd=project_dir(), writer=writer)
                     self._backlog = backlog
         return backlog
 
@@ -128,8 +194,9 @@ def call(tool: str, action: Callable[[Backlog], CallToolResult]) -> CallToolResu
 
 
 # ---------------------------------------------------------------------------------------------
-# Parameter types: declared as the original declared them (strings, priority enums), but lenient
-# about what arrives (numbers, real lists, lower-case priorities).
+# Parameter types: declared as the original declared them (strings, priority enums). They make the
+# published schema; what arrives is read by .arguments (numbers, real lists, lower-case priorities), not
+# by these validators.
 
 
 def _priority_or_absent(value: Any) -> Any:
@@ -172,10 +239,56 @@ def _clean_schema(schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+class BacklogTool(Tool):
+    """A tool whose arguments are read by :mod:`.arguments` instead of the SDK's pydantic validation
+    (whose messages name pydantic internals and link to its web site), and which learns the client's
+    identity on its first call if no ``initialize`` told it."""
+
+    @cached_property
+    def params(self) -> tuple[Param, ...]:
+        fields = self.fn_metadata.arg_model.model_fields
+        defaults = {name: info.default for name, info in fields.items() if not info.is_required()}
+        return params_of(self.parameters, defaults)
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        if not _store.identified.is_set():
+            _store.identify(_client_name(context))
+        try:
+            kwargs = coerce(self.name, self.params, arguments)
+        except BacklogError as exc:
+            return error(str(exc))
+        try:
+            return await self.fn_metadata.call_fn(self.fn, self.is_async, kwargs)
+        except Exception as exc:  # the bodies report their own failures (see call); this is a bug
+            log.exception("Internal error in %s", self.name)
+            return error(f"Internal error in {self.name}: {type(exc).__name__} — please report")
+
+
+def _client_name(context: Any) -> str | None:
+    """``clientInfo.name`` of the session a tool call came on (None when it gave none)."""
+    try:
+        params = context.session.client_params
+    except Exception:  # no request context (a direct call): no name
+        return None
+    name = getattr(getattr(params, "client_info", None), "name", None)
+    return name if isinstance(name, str) else None
+
+
+async def identify_client(ctx: Any, call_next: Callable[[Any], Any]) -> Any:
+    """Server middleware: once ``initialize`` succeeds, take the writer identity from its ``clientInfo``
+    (before the first tool call, so the warm-up opens the store with it)."""
+    outcome = await call_next(ctx)
+    if ctx.method == "initialize" and isinstance(ctx.params, Mapping):
+        info = ctx.params.get("clientInfo")
+        name = info.get("name") if isinstance(info, Mapping) else None
+        _store.identify(name if isinstance(name, str) else None)
+    return outcome
+
+
 def make_tool(spec: ToolSpec, fn: Callable[..., CallToolResult]) -> Tool:
     """The tool object of one catalogue entry and its function."""
     read_only, destructive, idempotent = spec.hints
-    tool = Tool.from_function(
+    tool = BacklogTool.from_function(
         fn,
         name=spec.name,
         title=spec.title,
@@ -195,25 +308,39 @@ def make_tool(spec: ToolSpec, fn: Callable[..., CallToolResult]) -> Tool:
 
 
 def make_server(tools: list[Tool]) -> MCPServer:
-    return MCPServer(SERVER_NAME, version=__version__, instructions=INSTRUCTIONS, tools=tools, log_level="WARNING")
+    return MCPServer(
+        SERVER_NAME,
+        version=__version__,
+        instructions=INSTRUCTIONS,
+        tools=tools,
+        log_level="WARNING",
+        middleware=[identify_client],
+    )
 
 
 def _warm_up(delay: float) -> None:
-    """Open the store in the background once the handshake is over, so the first call is fast.
-    A failure is left for the first tool call to report (it opens the store again)."""
+    """Load the engine in the background once the handshake is under way, and open the store as soon
+    as the client has introduced itself, so the first call is fast. A failure is left for the first
+    tool call to report (it opens the store again)."""
 
     def run() -> None:
         time.sleep(delay)
         with contextlib.suppress(Exception):
-            _store.get()
+            from .. import engine  # noqa: F401 - the import is most of the cost
+
+            if _store.identified.wait(IDENTITY_WAIT):
+                _store.get()
 
     threading.Thread(target=run, name="backlog-warm-up", daemon=True).start()
 
 
 def run_stdio(server: MCPServer) -> int:
-    """Serve on stdio until the client closes it, opening the store just after start."""
+    """Serve on stdio until the client closes it, opening the store just after start. Every line the
+    client sends is checked first (:mod:`.wire`), so a malformed request is answered, never left hanging."""
+    from .wire import serve_stdio
+
     print(f"backlog-git {__version__}: MCP server running on stdio", file=sys.stderr, flush=True)
     _warm_up(WARM_UP_DELAY)
     with contextlib.suppress(KeyboardInterrupt):
-        server.run("stdio")
+        anyio.run(serve_stdio, server)
     return 0

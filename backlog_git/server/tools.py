@@ -29,11 +29,13 @@ from .catalogue import (
     D_DEPENDS_NEW,
     D_DESCRIPTION,
     D_DUE,
+    D_EXPECTED,
     D_EXTRA,
     D_FILTER,
     D_ID,
     D_PROJECT,
     D_RECUR,
+    D_REQUEST_ID,
     D_SCHEDULED,
     D_TAGS_EDIT,
     D_TAGS_NEW,
@@ -127,6 +129,7 @@ def task_add(
     until: Annotated[OptText, param(D_UNTIL)] = None,
     agent: Annotated[OptText, param(D_AGENT)] = None,
     extra: Annotated[OptText, param(D_EXTRA)] = None,
+    request_id: Annotated[OptText, param(D_REQUEST_ID)] = None,
 ) -> CallToolResult:
     options = {
         "project": project,
@@ -142,7 +145,8 @@ def task_add(
 
     def run(b: Backlog) -> CallToolResult:
         request = new_task(description, options, tags, extra)
-        return message_result(b.add(*request.args, **request.kwargs), request.note)
+        outcome = b.add(*request.args, **request.kwargs, request_id=parse_optional(request_id))
+        return message_result(outcome, request.note)
 
     return call("task_add", run)
 
@@ -154,10 +158,12 @@ def task_log(
     priority: Annotated[NewPriority, param("Priority: H, M or L.")] = None,
     agent: Annotated[OptText, param("Who did the work.")] = None,
     extra: Annotated[OptText, param(D_EXTRA)] = None,
+    request_id: Annotated[OptText, param(D_REQUEST_ID)] = None,
 ) -> CallToolResult:
     def run(b: Backlog) -> CallToolResult:
         request = logged_task(description, {"project": project, "priority": priority, "agent": agent}, tags, extra)
-        return message_result(b.log(*request.args, **request.kwargs), request.note)
+        outcome = b.log(*request.args, **request.kwargs, request_id=parse_optional(request_id))
+        return message_result(outcome, request.note)
 
     return call("task_log", run)
 
@@ -170,8 +176,12 @@ def task_import(
             '"tags": ["test"], "priority": "M"}]. Each needs a description.'
         ),
     ],
+    request_id: Annotated[OptText, param(D_REQUEST_ID)] = None,
 ) -> CallToolResult:
-    return call("task_import", lambda b: message_result(b.import_tasks(parse_import(tasks))))
+    return call(
+        "task_import",
+        lambda b: message_result(b.import_tasks(parse_import(tasks), request_id=parse_optional(request_id))),
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -215,6 +225,7 @@ def task_modify(
     until: Annotated[OptText, param(D_UNTIL + D_CLEAR)] = None,
     agent: Annotated[OptText, param(D_AGENT + D_CLEAR)] = None,
     extra: Annotated[OptText, param(D_EXTRA)] = None,
+    expected_version: Annotated[OptText, param(D_EXPECTED)] = None,
 ) -> CallToolResult:
     options = {
         "description": description,
@@ -231,30 +242,42 @@ def task_modify(
 
     def run(b: Backlog) -> CallToolResult:
         request = task_edit(options, tags, extra)
-        return message_result(b.modify(parse_ref(filter), **request.kwargs), request.note)
+        outcome = b.modify(parse_ref(filter), **request.kwargs, expected_version=parse_optional(expected_version))
+        return message_result(outcome, request.note)
 
     return call("task_modify", run)
 
 
-def _on_task(tool: str, method: str, ref: str, *args: Any) -> CallToolResult:
+def _on_task(tool: str, method: str, ref: str, *args: Any, expected_version: str | None = None) -> CallToolResult:
     """One engine method on one task (``ref``), with any further arguments as given."""
-    return call(tool, lambda b: message_result(getattr(b, method)(parse_ref(ref), *args)))
+    version = parse_optional(expected_version)
+    return call(
+        tool, lambda b: message_result(getattr(b, method)(parse_ref(ref), *args, expected_version=version))
+    )
 
 
-def task_done(id: Annotated[Text, param(D_ID)]) -> CallToolResult:
-    return _on_task("task_done", "done", id)
+def task_done(
+    id: Annotated[Text, param(D_ID)], expected_version: Annotated[OptText, param(D_EXPECTED)] = None
+) -> CallToolResult:
+    return _on_task("task_done", "done", id, expected_version=expected_version)
 
 
-def task_delete(id: Annotated[Text, param(D_ID)]) -> CallToolResult:
-    return _on_task("task_delete", "delete", id)
+def task_delete(
+    id: Annotated[Text, param(D_ID)], expected_version: Annotated[OptText, param(D_EXPECTED)] = None
+) -> CallToolResult:
+    return _on_task("task_delete", "delete", id, expected_version=expected_version)
 
 
-def task_start(id: Annotated[Text, param(D_ID)]) -> CallToolResult:
-    return _on_task("task_start", "start", id)
+def task_start(
+    id: Annotated[Text, param(D_ID)], expected_version: Annotated[OptText, param(D_EXPECTED)] = None
+) -> CallToolResult:
+    return _on_task("task_start", "start", id, expected_version=expected_version)
 
 
-def task_stop(id: Annotated[Text, param(D_ID)]) -> CallToolResult:
-    return _on_task("task_stop", "stop", id)
+def task_stop(
+    id: Annotated[Text, param(D_ID)], expected_version: Annotated[OptText, param(D_EXPECTED)] = None
+) -> CallToolResult:
+    return _on_task("task_stop", "stop", id, expected_version=expected_version)
 
 
 def task_annotate(
@@ -332,6 +355,48 @@ def task_history(id: Annotated[Text, param(D_ID)]) -> CallToolResult:
     return call("task_history", run)
 
 
+def task_claim(
+    id: Annotated[OptText, param("The task to claim. Leave it out to claim the most urgent free task matching filter.")]
+    = None,
+    filter: Annotated[OptText, param('Which tasks a claim without an id picks from (default "+READY").')] = None,
+    lease: Annotated[OptText, param("How long the claim holds unless renewed: 30m (default), 2h, 1d.")] = None,
+    expected_version: Annotated[OptText, param(D_EXPECTED)] = None,
+    request_id: Annotated[OptText, param(D_REQUEST_ID)] = None,
+) -> CallToolResult:
+    def run(b: Backlog) -> CallToolResult:
+        ref = parse_optional(id)
+        outcome = b.claim(
+            parse_ref(ref) if ref else None, filter=parse_optional(filter) or "+READY", lease=parse_optional(lease),
+            expected_version=parse_optional(expected_version), request_id=parse_optional(request_id),
+        )
+        return message_result(outcome)
+
+    return call("task_claim", run)
+
+
+def task_release(
+    id: Annotated[Text, param(D_ID)],
+    force: Annotated[OptText, param('"true" to release a claim someone else holds (the commit records it).')] = None,
+) -> CallToolResult:
+    forced = (parse_optional(force) or "").strip().lower() in ("true", "yes", "1")
+    return call("task_release", lambda b: message_result(b.release(parse_ref(id), force=forced)))
+
+
+def task_changes(
+    since: Annotated[OptText, param("The cursor an earlier task_changes returned, or any commit (e.g. HEAD~5).")]
+    = None,
+    limit: Annotated[OptText, param("At most this many changes (1-500, default 100).")] = None,
+    offset: Annotated[OptText, param("Skip this many changes (paging).")] = None,
+) -> CallToolResult:
+    def run(b: Backlog) -> CallToolResult:
+        page = parse_int(parse_optional(limit), "limit", minimum=1)
+        skip = parse_int(parse_optional(offset), "offset", minimum=0)
+        feed = b.changes(parse_optional(since), limit=100 if page is None else page, offset=skip or 0)
+        return result(dumps(feed), feed)
+
+    return call("task_changes", run)
+
+
 def task_sync(
     remote: Annotated[
         OptText, param('A git remote ("origin") to also fetch from, merge and push to. Default: local merge only.')
@@ -353,6 +418,6 @@ FUNCTIONS: dict[str, Callable[..., CallToolResult]] = {
         task_list, task_info, task_count, task_projects, task_tags, task_add, task_done, task_delete,
         task_start, task_stop, task_log, task_duplicate, task_modify, task_annotate, task_denotate, task_undo,
         task_purge, task_import, task_doc_write, task_doc_read, task_doc_delete, task_archive,
-        task_archive_list, task_archive_load, task_history, task_sync,
+        task_archive_list, task_archive_load, task_history, task_sync, task_claim, task_release, task_changes,
     )
 }  # fmt: skip
