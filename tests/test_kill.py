@@ -106,3 +106,22 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path, ag
         assert _store_changes(repo) == []
     _check_acknowledged(repo, acked)
     assert len(acked) > rounds  # the writers did acknowledge work between kills
+
+
+def test_a_failed_add_leaves_nothing_behind_and_names_the_lock(tmp_path: Path) -> None:
+    """Hardening item 6: with a stale ``refs/heads/main.lock`` an add fails; nothing of it stays visible."""
+    from gitutil import cli, cli_ok
+
+    repo = init_store(tmp_path / "repo")
+    cli_ok(repo, "add", "before")
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("stale\n")
+    proc = cli(repo, "add", "phantom")
+    assert proc.returncode == 1
+    assert "main.lock" in proc.stderr and "delete" in proc.stderr, proc.stderr
+    lock.unlink()
+    assert "phantom" not in cli_ok(repo, "list")
+    assert _store_changes(repo) == []
+    assert not list((repo / ".backlog").rglob(".tmp-*"))
+    assert "phantom" not in git(repo, "log", "--all", "--format=%s")
+    cli_ok(repo, "add", "after")  # no lock blocks the next writer
