@@ -116,10 +116,11 @@ def test_review_reports_each_category_exactly(scenario: dict[str, Any]) -> None:
     assert by_uuid[tasks["archive"]["uuid"]]["segment"] is not None
     assert tasks["untouched"]["uuid"] not in by_uuid
     # Who: the Backlog-Agent trailer of each commit that touched the task, else the git author.
-    assert by_uuid[tasks["reopen"]["uuid"]]["by"] == ["Test User"]
+    author = _git_author(scenario)  # the git user (CI may set GIT_AUTHOR_NAME over the repo's user.name)
+    assert by_uuid[tasks["reopen"]["uuid"]]["by"] == [author]
     assert by_uuid[tasks["docs"]["uuid"]]["by"] == ["agent-a"]
     assert by_uuid[tasks["claim"]["uuid"]]["by"] == ["agent-b"]
-    assert data["writers"] == ["Test User", "agent-a", "agent-b"]
+    assert data["writers"] == [author, "agent-a", "agent-b"]
     assert data["commits"] == 11
     assert data["broken"] == []
 
@@ -165,20 +166,21 @@ def test_range_forms(scenario: dict[str, Any]) -> None:
 
 def test_markdown_names_tasks_by_id_and_escapes_their_text(scenario: dict[str, Any]) -> None:
     tasks = scenario["tasks"]
+    author = _git_author(scenario)
     data = review(scenario["backlog"].state, "main..feature")
     text = render_review(data, "markdown")
     assert UUID_RE.search(text) is None, "a task with an id is named by its id, never by its uuid"
     assert text.startswith("### Backlog review of `main..feature`\n")
     summary = text.splitlines()[2]
     assert summary == ("**1 added · 1 completed · 1 deleted · 1 reopened · 1 archived · 1 purged · 1 changed · "
-                       "2 docs · 2 claims** — 11 commits by Test User, agent-a, agent-b")
+                       f"2 docs · 2 claims** — 11 commits by {author}, agent-a, agent-b")
     new_id = tasks["new"]["id"]
     assert (f"- **#{new_id}** Ship the @\u2060board \\<script\\> — `web.ui` · priority H · due 2030-01-15 · +ui"
             " · *by agent-a*") in text
     assert f"- **#{tasks['refactor']['id']}** Refactor the parser — priority: M → **H**; tags: +urgent −bug; " \
            f"depends: +#{new_id} · *by agent-a*" in text
     assert f"- **#{tasks['docs']['id']}** Write the docs · *by agent-a*" in text
-    assert f"- **#{tasks['reopen']['id']}** Closed too early — was completed, now pending · *by Test User*" in text
+    assert f"- **#{tasks['reopen']['id']}** Closed too early — was completed, now pending · *by {author}*" in text
     assert f"- **#{tasks['spec']['id']}** Needs a spec — doc added · *by agent-a*" in text
     assert f"- **#{tasks['claim']['id']}** Claim me — claimed by **agent-b** until " in text
     assert f"- **#{tasks['release']['id']}** Release me — released by agent-a · *by agent-a*" in text
@@ -240,3 +242,12 @@ def test_a_broken_task_file_is_reported_not_misread(scenario: dict[str, Any]) ->
         assert "#### ⚠️ Broken task files (1)" in text and "no task changes" in text
     finally:
         git(repo, "switch", "-q", "feature")
+
+
+def _git_author(scenario: dict[str, Any]) -> str:
+    """The author name git gives a commit made by the git user in the scenario's repository."""
+    import subprocess
+
+    ident = subprocess.run(["git", "var", "GIT_AUTHOR_IDENT"], cwd=scenario["backlog"].git.workdir,
+                           capture_output=True, text=True, check=True).stdout
+    return ident.split(" <", 1)[0]
