@@ -314,7 +314,7 @@ def bench_host_repo(root: Path, files: int, runs: int) -> float:
             directory.mkdir(parents=True)
         (directory / f"f{n}.txt").write_text(f"file {n}\n")
     _git(repo, "add", "-A")
-    _git(repo, "commit", "-q", "-m", "host files")
+    _git(repo, "commit", "-q", "--allow-empty", "-m", "host files")
     backlog = Backlog.open(str(repo), env={})
     backlog.import_tasks([{"description": f"host task {n}"} for n in range(1000)])
     counter = iter(range(10**9))
