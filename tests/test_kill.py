@@ -125,3 +125,16 @@ def test_a_failed_add_leaves_nothing_behind_and_names_the_lock(tmp_path: Path) -
     assert not list((repo / ".backlog").rglob(".tmp-*"))
     assert "phantom" not in git(repo, "log", "--all", "--format=%s")
     cli_ok(repo, "add", "after")  # no lock blocks the next writer
+
+
+def test_a_writer_waits_for_a_ref_lock_another_git_command_holds_briefly(tmp_path: Path) -> None:
+    """A user's commit or a background gc holds ``<ref>.lock`` for moments: the writer waits, then writes."""
+    import threading
+
+    repo = init_store(tmp_path / "repo")
+    lock = repo / ".git" / "refs" / "heads" / "main.lock"
+    lock.write_text("busy\n")
+    threading.Timer(0.6, lock.unlink).start()
+    outcome = Backlog.open(str(repo), env={}).add("written once the lock cleared")
+    assert outcome.commit is not None
+    assert _store_changes(repo) == []

@@ -42,6 +42,9 @@ if TYPE_CHECKING:
     from .repository import GitStore
 
 INDEX_ATTEMPTS = 40
+REF_LOCK_PATIENCE = 3.0
+"""Seconds a writer waits for another git command's ref lock (a user's commit, a gc) before it gives up."""
+REF_LOCK_WAITS = 200
 TMP_PREFIX = ".tmp-"
 
 
@@ -150,13 +153,18 @@ class CheckoutWriter:
 
     def _move_ref(self, ref: str, make_commit: Callable[[pygit2.Oid | None], pygit2.Oid]) -> str:
         store = self.store
-        for attempt in range(store.CAS_ATTEMPTS):
+        locked_since: float | None = None
+        for attempt in range(store.CAS_ATTEMPTS + REF_LOCK_WAITS):
             tip = store.tip(ref)
             new = make_commit(tip)
             if store.swap_ref(ref, tip, new):
                 return str(new)
             lock = self._ref_lock(ref)
-            if lock is not None:
+            if lock is None:
+                locked_since = None
+            elif locked_since is None:
+                locked_since = time.monotonic()
+            elif time.monotonic() - locked_since > REF_LOCK_PATIENCE:
                 raise RepositoryError(
                     f"Could not update {ref}: {lock} exists, so another git command is writing it or one crashed "
                     f"while it did. If no git command is running, delete {lock} and retry. Nothing was written."

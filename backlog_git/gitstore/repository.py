@@ -341,7 +341,9 @@ class GitStore:
         if limit <= 0 or loose <= -(-limit // 256):  # git's own estimate: more than ceil(limit / 256) there
             return
         self._gc = subprocess.Popen(
-            ["git", "-c", "gc.autoDetach=false", "-c", "gc.packRefs=false", "gc", "--auto", "--quiet"],
+            # Packing only: no ref packing and no reflog expiry, which would lock refs writers move.
+            ["git", "-c", "gc.autoDetach=false", "-c", "gc.packRefs=false", "-c", "gc.reflogExpire=never",
+             "-c", "gc.reflogExpireUnreachable=never", "gc", "--auto", "--quiet"],
             cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
