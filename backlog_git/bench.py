@@ -5,7 +5,9 @@ floor (one blob, the trees on its path, a commit and a ref move), bytes added to
 mutation, the filter language, merged reads with agent branches, sync, and the merge driver.
 Budgets (10,000 tasks): add/modify/done/undo ≤ 5 ms, info ≤ 1 ms, selective list ≤ 10 ms,
 ≤ 20 KB of new objects per mutation; filters ≤ 10 ms, pending count ≤ 15 ms, compile ≤ 0.2 ms;
-merged read with 8 agent branches ≤ 2× the single-branch read.
+merged read with 8 agent branches ≤ 2× the single-branch read. With ``--scale``: a megabyte of hostile
+``extra`` parsed ≤ 3 s and refused over MCP ≤ 5 s; the 10,000-task board loaded ≤ 5 s and filtered
+≤ 1 s in headless Chromium.
 """
 
 from __future__ import annotations
@@ -452,6 +454,10 @@ def main(argv: list[str] | None = None) -> int:
                 if largest:
                     _print(bench_one_shot(repo))
                     _print_original(repo, args.runs)
+                    board = bench_board(repo)
+                    _print(board if board is not None else {})
+                    if board is None:
+                        print("  board: not measured (needs Playwright and Debian's chromium)")
             if largest and args.agents:
                 for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
                     print(f"  {name:<40} {value:9.3f}", flush=True)
@@ -462,8 +468,86 @@ def main(argv: list[str] | None = None) -> int:
                 _print({f"add in a host repo of {files} files (1,000 tasks)": bench_host_repo(Path(tmp), files,
                                                                                           args.runs)})
             _print(bench_git_growth(Path(tmp), args.growth_mutations))
+            _print(bench_inputs())
     print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
     return 0
+
+
+def bench_inputs(runs: int = 3) -> dict[str, float]:
+    """The input layer on a megabyte of hostile ``extra`` (a quadratic reader took minutes), and the
+    server refusing over-long parameters (it must answer at once, not after parsing them)."""
+    import anyio
+
+    from .inputs import parse_extra, task_edit
+
+    texts = {
+        "one 1 MB word": "a" * 1_000_000,
+        "120,000 tag edits": " ".join(f"+t{i}" for i in range(120_000)),
+        "100,000 attributes": " ".join(f"k{i}:v" for i in range(100_000)),
+    }
+    def read(text: str) -> None:
+        parse_extra(text)
+        task_edit({}, None, text)
+
+    figures = {f"parse extra: {name}": _median_ms(functools.partial(read, text), runs) for name, text in texts.items()}
+    figures["mcp refusal of a 1 MB extra"] = anyio.run(_refusal_ms, runs)
+    return figures
+
+
+async def _refusal_ms(runs: int) -> float:
+    from mcp import ClientSession, stdio_client
+
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as devnull:
+        repo = Path(tmp)
+        _git(repo, "init", "-q", "-b", "main")
+        async with stdio_client(_serve_params(repo), errlog=devnull) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            samples = []
+            for _ in range(runs):
+                start = time.perf_counter()
+                await s.call_tool("task_add", {"description": "x", "extra": "+t " * 350_000})
+                samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def bench_board(repo: Path) -> dict[str, float] | None:
+    """The HTML board of ``repo`` in headless Chromium (Debian's, driven by Playwright): page load and
+    filtering. None when Playwright or Chromium is not installed."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        return None
+    if chromium is None:
+        return None
+    out = repo.parent / "board-site"
+    subprocess.run([sys.executable, "-m", "backlog_git", "--repo", str(repo), "board", "--out", str(out)],
+                   check=True, capture_output=True)
+    page_file = next(out.glob("*.html"))
+    figures: dict[str, float] = {}
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=chromium)
+        page = browser.new_page()
+        page.goto(page_file.as_uri())
+        figures["board: DOMContentLoaded"] = page.evaluate(
+            "() => performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd"
+        )
+        for query in ("parser", "project:p3 +bug", "zzz-nothing", ""):
+            figures[f"board: filter {query or '(cleared)'!r} to painted"] = page.evaluate(_BOARD_FILTER_JS, query)
+        browser.close()
+    return figures
+
+
+_BOARD_FILTER_JS = """async (q) => {
+    const input = document.querySelector('#filter');
+    const before = window.boardPerf.renders;
+    const t0 = performance.now();
+    input.value = q;
+    input.dispatchEvent(new Event('input'));
+    while (window.boardPerf.renders === before) await new Promise(r => setTimeout(r, 5));
+    await new Promise(r => requestAnimationFrame(() => setTimeout(r, 0)));
+    return performance.now() - t0;
+}"""
 
 
 def _print(figures: dict[str, float]) -> None:

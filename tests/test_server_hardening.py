@@ -21,7 +21,6 @@ import queue
 import shlex
 import subprocess
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -92,11 +91,10 @@ def test_shell_words_split_as_shlex_does(text: str) -> None:
     ],
     ids=["word", "unclosed", "escapes", "tags", "flip-flop", "attributes"],
 )
-def test_a_megabyte_of_extra_is_read_in_linear_time(text: str) -> None:
-    start = time.perf_counter()
+def test_a_megabyte_of_extra_is_read(text: str) -> None:
+    # How fast: `python -m backlog_git.bench --scale` ("parse extra: …"); a quadratic reader took minutes.
     extra = parse_extra(text)
     task_edit({}, ",".join(f"-x{i}" for i in range(50_000)), text)
-    assert time.perf_counter() - start < 3, "parse_extra is not linear"
     assert isinstance(extra.add_tags, list)
 
 
@@ -218,17 +216,13 @@ async def test_bad_parameters_over_mcp_get_the_projects_messages_quickly(tmp_pat
             ("task_list", {"filter": "x " * 500_000}),
             ("task_doc_write", {"id": "1", "content": "d" * (2 * 1024 * 1024)}),
         ]:
-            start = time.perf_counter()
-            text = await client.fail(name, **arguments)
-            assert time.perf_counter() - start < 5, (name, "took too long")
+            text = await client.fail(name, **arguments)  # how fast: the benchmark's "mcp refusal" figure
             assert "is too long" in text, text
             assert_own_words(text)
         text = await client.fail("task_sync", remote="a\x00b")
         assert text.startswith("Parameter validation error in task_sync: remote: 'a\\x00b' is not a configured git")
 
-        start = time.perf_counter()
         text = await client.fail("task_add", description="x", extra=" ".join(f"+t{i}" for i in range(9000)))
-        assert time.perf_counter() - start < 5
         assert "Too many tags" in text
 
         # A deep import: refused, nothing committed (depth 260, and deeper than any parser goes).
