@@ -29,8 +29,7 @@ def changes(state: StoreState, since: str | None, limit: int, offset: int) -> di
     if limit < 1 or limit > MAX_PAGE or offset < 0:
         raise InvalidInput(f"limit must be 1 to {MAX_PAGE} and offset at least 0.")
     git = state.git
-    refs = ["HEAD"] if git.head_oid() is not None else []
-    refs += [f"refs/heads/{AGENT_PREFIX}{name}" for name in git.branch_tips(AGENT_PREFIX)]
+    refs = state.task_refs()
     exclude = _cursor_revs(state, since)
     items: list[dict[str, Any]] = []
     skipped = 0

@@ -6,7 +6,6 @@ from typing import Any
 
 from ..errors import AmbiguousId, NotFound
 from ..gitstore import CommitInfo
-from ..layout import AGENT_PREFIX
 from ..model import UUID_RE
 from ..view import parse_entry
 from . import messages
@@ -23,8 +22,7 @@ def history(state: StoreState, ref: str) -> list[dict[str, Any]]:
     active = layout.task(task_uuid)
     archived = f"{layout.archive_dir}/*/{task_uuid[:2]}/{task_uuid}.md"
     git = state.git
-    refs = ["HEAD"] if git.head_oid() is not None else []
-    refs += [f"refs/heads/{AGENT_PREFIX}{name}" for name in git.branch_tips(AGENT_PREFIX)]
+    refs = state.task_refs()
     commits = git.path_log([active, archived], refs)
     if not commits:
         raise NotFound(f"No history for task '{ref}': no commit touched it.")

@@ -12,7 +12,7 @@ from typing import Any
 from .. import config as configmod
 from ..errors import AmbiguousId, BrokenTaskFile, InvalidInput, NotFound
 from ..gitstore import GitStore
-from ..layout import STORE_DIR, Layout, agent_ref, view_cache_path
+from ..layout import AGENT_PREFIX, STORE_DIR, Layout, agent_ref, view_cache_path
 from ..model import UUID_RE, Task, utc_now
 from ..overlay import AgentOverlay, MergedView
 from ..query import QueryContext, TaskIndex, compile_filter
@@ -83,6 +83,11 @@ class StoreState:
 
     def live_tasks(self) -> list[Task]:
         return [e.task for e in self.view.by_uuid.values() if e.task.status in ("pending", "recurring")]
+
+    def task_refs(self) -> list[str]:
+        """Every ref a task's changes can be on: the checked-out branch and each agent branch."""
+        refs = ["HEAD"] if self.git.head_oid() is not None else []
+        return refs + [agent_ref(name) for name in self.git.branch_tips(AGENT_PREFIX)]
 
     def current_bytes(self, path: str) -> bytes | None:
         """A store path's contents as reads see them (merged view), else as on disk."""

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import RepositoryError
-from ..layout import AGENT_PREFIX, STORE_DIR, active_path_of, archived_copies, in_store, is_archived
+from ..layout import AGENT_PREFIX, STORE_DIR, active_path_of, agent_ref, archived_copies, in_store, is_archived
 from ..layout import uuid_of as uuid_of_path
 from ..merge import merge_file
 from ..model import UUID_RE
@@ -68,7 +68,7 @@ def _sync_message(state: StoreState, pending: Mapping[str, Any], renumbered: lis
     for name in pending:
         ops = [
             commit.subject
-            for commit in state.git.log_range(f"refs/heads/{AGENT_PREFIX}{name}", head)
+            for commit in state.git.log_range(agent_ref(name), head)
             if commit.trailer(messages.OP) and commit.trailer(messages.AGENT) == name
         ]
         parts.append(f"{name} ({len(ops)} op{'s' if len(ops) != 1 else ''})")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..errors import InvalidInput, WrongState
-from ..layout import AGENT_PREFIX
 from ..view import version_of
 from . import messages
 from .fields import field_changes
@@ -35,8 +34,7 @@ def guarded(state: StoreState, ref: str, expected: str | None, build: Build) -> 
 def _changed_since(state: StoreState, path: str, task_id: int, wanted: str, current: str) -> str:
     """What happened to the task since version ``wanted``: fields, writers, times (newest first)."""
     git = state.git
-    refs = ["HEAD"] if git.head_oid() is not None else []
-    refs += [f"refs/heads/{AGENT_PREFIX}{name}" for name in git.branch_tips(AGENT_PREFIX)]
+    refs = state.task_refs()
     fields: dict[str, None] = {}
     who: list[str] = []
     commits = git.path_log([path], refs)
