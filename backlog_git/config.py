@@ -39,6 +39,9 @@ class StoreConfig:
     source: str
     writer: str | None = None
     """The writer's identity when no agent id names it (an MCP session's own); None: the local user."""
+    claim_remote: str | None = None
+    """``BACKLOG_REMOTE``: the remote claims are published to (None: the branch's upstream remote;
+    ``none``: claims stay on this machine)."""
 
     def with_writer(self, writer: str | None) -> StoreConfig:
         return replace(self, writer=writer)
@@ -103,12 +106,13 @@ def resolve(repo: str | None = None, env: Mapping[str, str] | None = None, cwd: 
     cwd = os.path.abspath(cwd or os.getcwd())
     namespace = resolve_namespace(env, cwd)
     agent = resolve_agent_id(env)
+    remote = env.get("BACKLOG_REMOTE", "").strip() or None
 
     def at(path: str, create: bool, source: str) -> StoreConfig:
         full = Path(os.path.expanduser(path))
         if not full.is_absolute():
             full = Path(cwd) / full
-        return StoreConfig(full, create, namespace, agent, source)
+        return StoreConfig(full, create, namespace, agent, source, claim_remote=remote)
 
     if repo:
         return at(repo, False, "--repo")
@@ -118,4 +122,4 @@ def resolve(repo: str | None = None, env: Mapping[str, str] | None = None, cwd: 
         return at(env["TASKDATA"].strip(), True, "TASKDATA")
     if env.get("TASKDATA_ROOT", "").strip():
         return at(os.path.join(env["TASKDATA_ROOT"].strip(), slug(cwd)), True, "TASKDATA_ROOT")
-    return StoreConfig(Path(cwd), False, namespace, agent, "current directory")
+    return StoreConfig(Path(cwd), False, namespace, agent, "current directory", claim_remote=remote)

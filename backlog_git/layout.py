@@ -39,6 +39,20 @@ def agent_ref(agent_id: str) -> str:
     return f"refs/heads/{AGENT_PREFIX}{agent_id}"
 
 
+CLAIM_REF_PREFIX = "refs/backlog/claims/"
+"""A claim published to a remote lives there as ``refs/backlog/claims/<task uuid>``."""
+SEEN_CLAIMS_PREFIX = "refs/backlog/remote-claims/"
+"""What this clone last saw of a remote's claims: ``refs/backlog/remote-claims/<remote>/<uuid>``."""
+
+
+def claim_ref(task_uuid: str) -> str:
+    return f"{CLAIM_REF_PREFIX}{task_uuid}"
+
+
+def seen_claim_ref(remote: str, task_uuid: str = "") -> str:
+    return f"{SEEN_CLAIMS_PREFIX}{remote}/{task_uuid}"
+
+
 KEEPER_NAME = ".keep"
 KEEPER_TEXT = b"Keeps this shard directory in git while it holds no task (see backlog-git's ARCHITECTURE.md).\n"
 

@@ -6,18 +6,26 @@ Claims are linearised by the write transaction: every writer of the repository o
 agents on their own branches included — takes the same ``flock``, refreshes the merged view (which
 holds every branch's commits) and only then decides, so of any number of racing claimers exactly
 one sees the task free (and the winner's commit then moves its ref by compare-and-swap).
+
+Across machines, with a claim remote (``BACKLOG_REMOTE``, else the checked-out branch's upstream
+remote), the winner on this machine then publishes its claim to the remote (``gitstore.ClaimBoard``:
+a ref moved by ``push --force-with-lease``) before writing anything; a claim that stands there for
+someone else refuses ours. Offline, the claim is this machine's only, says so, and
+``sync --remote`` later publishes it or reports that it lost (and hands the task to the winner).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from ..errors import InvalidInput, NotFound, WrongState
+from ..gitstore import ClaimBoard, RemoteClaim, Unreachable
 from ..model import Task
 from ..query import sort_tasks
 from .state import StoreState
-from .transaction import Build, Change, write_task
+from .transaction import Build, Change, Transaction, write_task
 
 DEFAULT_LEASE = "30m"
 MAX_LEASE = timedelta(days=7)
@@ -25,6 +33,7 @@ _LEASE_RE = re.compile(r"^\s*(\d+)\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days)
 _UNIT = {"s": 1, "sec": 1, "secs": 1, "m": 60, "min": 60, "mins": 60, "h": 3600, "hr": 3600, "hrs": 3600,
          "d": 86400, "day": 86400, "days": 86400}
 CLAIM_TRAILER = "Backlog-Claim"
+LOCAL_ONLY = ("none", "off", "local")
 
 
 def parse_lease(text: str | None) -> timedelta:
@@ -87,15 +96,78 @@ def claim(state: StoreState, ref: str | None, filter: str, lease: timedelta) -> 
             note = f" (reclaimed from {task.agent}: lease expired at {task.lease:%Y-%m-%d %H:%M:%S} UTC)"
             change.trailers.append((CLAIM_TRAILER, f"reclaimed from {task.agent}, lease expired {task.lease}"))
         expires = now + lease
+        where = _publish_claim(state, task, me, expires, now)
         claimed = task.model_copy(update={"agent": me, "lease": expires, "start": task.start or now, "modified": now})
         entry = state.view.by_uuid[task.uuid]
         assert entry.file is not None
         write_task(state, change, claimed, entry.file.body)
-        change.trailers.append((CLAIM_TRAILER, f"{me} until {expires:%Y-%m-%dT%H:%M:%SZ}"))
+        change.trailers.append((CLAIM_TRAILER, f"{me} until {expires:%Y-%m-%dT%H:%M:%SZ}{where.trailer}"))
         verb = "renewed" if held == me else "claimed"
-        return f"Task {task.id} {verb} by {me} until {expires:%Y-%m-%d %H:%M:%S} UTC{note}."
+        return f"Task {task.id} {verb} by {me} until {expires:%Y-%m-%d %H:%M:%S} UTC{note}.{where.note}"
 
     return build
+
+
+class _Where:
+    """Where a claim or release stands: on the remote, or on this machine only (and why)."""
+
+    def __init__(self, trailer: str = "", note: str = "") -> None:
+        self.trailer, self.note = trailer, note
+
+
+def claim_remote(state: StoreState) -> str | None:
+    """The remote claims are published to: ``BACKLOG_REMOTE`` (``none`` keeps them local), else the
+    checked-out branch's upstream remote, else none."""
+    named = state.config.claim_remote
+    if named is not None:
+        return None if named.lower() in LOCAL_ONLY else state.git.configured_remote(named)
+    return state.git.upstream_remote()
+
+
+def _publish_claim(state: StoreState, task: Task, me: str, expires: datetime, now: datetime) -> _Where:
+    remote = claim_remote(state)
+    if remote is None:
+        return _Where()
+    published = ClaimBoard(state.git, remote).publish(task.uuid, me, expires, _free_for(me, now))
+    if published.outcome == "lost":
+        raise WrongState(_held_remotely(task, remote, published.standing))
+    if published.outcome == "offline":
+        return _Where(
+            f" (on this machine only: {remote} unreachable)",
+            f" The claim is on this machine only: {remote} could not be reached ({published.detail}). "
+            f"`backlog-git sync --remote {remote}` publishes it, or reports that another machine's claim won.",
+        )
+    return _Where(f" (published to {remote})", f" Published to {remote}, so no other clone can take it.")
+
+
+def _free_for(who: str, now: datetime) -> Callable[[RemoteClaim], bool]:
+    """Whether a claim standing on the remote may be replaced by ``who``'s: nobody (or ``who``) holds it."""
+    return lambda standing: standing.held_at(now) in (None, who)
+
+
+def _held_remotely(task: Task, remote: str, standing: RemoteClaim | None) -> str:
+    if standing is None or standing.holder is None or standing.until is None:
+        return f"Task {task.id} could not be claimed: its claim on {remote} kept changing. Try again."
+    return (
+        f"Task {task.id} is held by {standing.holder} until {standing.until:%Y-%m-%d %H:%M:%S} UTC "
+        f"(a claim published to {remote} from another clone). Pick another task (task_claim without an id "
+        "picks a free one), leave a note with task_annotate, or wait for the lease to expire."
+    )
+
+
+def publish_release(state: StoreState, task: Task, holder_id: str, now: datetime) -> str:
+    """Tell the claim remote that ``holder_id`` no longer holds the task (a done, stop, delete or release);
+    best effort: an unreachable remote only means the old claim stands there until its lease ends."""
+    remote = claim_remote(state)
+    if remote is None:
+        return ""
+    published = ClaimBoard(state.git, remote).publish(task.uuid, None, None, _free_for(holder_id, now))
+    if published.outcome == "offline":
+        return (
+            f" {remote} could not be reached to release the claim there ({published.detail}); "
+            "other clones see it held until its lease ends."
+        )
+    return ""
 
 
 def _next_free(state: StoreState, filter: str, now: datetime) -> Task:
@@ -121,6 +193,55 @@ def release(state: StoreState, ref: str, force: bool) -> Build:
         write_task(state, change, released, entry.file.body)
         how = f"released by {me} for {held}" if held != me else f"released by {me}"
         change.trailers.append((CLAIM_TRAILER, how + (" (forced)" if held != me else "")))
-        return f"Task {task.id} {how}" + (" (forced)." if held != me else ".")
+        unpublished = publish_release(state, task, held, now)
+        return f"Task {task.id} {how}" + (" (forced)." if held != me else ".") + unpublished
 
     return build
+
+
+def reconcile_remote(state: StoreState, remote: str) -> str:
+    """Square this clone's claims with ``remote``'s (``sync --remote``): publish the ones made offline
+    (and leases renewed here), and hand a task whose claim lost to another clone to that clone's holder,
+    in one commit, so after both sides sync the task has one holder."""
+
+    def build(change: Change, now: datetime) -> str:
+        board = ClaimBoard(state.git, remote)
+        try:
+            standing = board.fetch_all()
+        except Unreachable as gone:
+            return f"Claims not checked: {remote} could not be reached ({gone})."
+        lines = []
+        for task in state.live_tasks():
+            mine = holder(task, now)
+            if mine is None:
+                continue
+            theirs = standing.get(task.uuid)
+            lease = task.lease
+            assert lease is not None  # held
+            if theirs is not None and theirs.held_at(now) == mine and theirs.until and lease <= theirs.until:
+                continue  # the remote already records this claim (and this lease)
+            published = board.publish(task.uuid, mine, lease, _free_for(mine, now))
+            if published.outcome == "lost" and published.standing is not None:
+                lines.append(_hand_over(state, change, task, published.standing, now))
+            elif published.outcome == "won" and (theirs is None or theirs.held_at(now) is None):
+                lines.append(f"claim of task {task.id} by {mine} published")
+        if not lines:
+            return ""
+        change.subject = f"sync: claims checked with {remote}"
+        return f"Claims: {'; '.join(lines)}."
+
+    return Transaction(state).run("claims", build).message
+
+
+def _hand_over(state: StoreState, change: Change, task: Task, winner: RemoteClaim, now: datetime) -> str:
+    """A claim made here that lost to another clone's: the task goes to the remote's holder."""
+    entry = state.view.by_uuid[task.uuid]
+    assert entry.file is not None
+    if winner.holder is None or winner.until is None:
+        return f"claim of task {task.id} by {task.agent} could not be published"
+    handed = task.model_copy(update={"agent": winner.holder, "lease": winner.until, "modified": now})
+    write_task(state, change, handed, entry.file.body)
+    until = f"{winner.until:%Y-%m-%d %H:%M:%S} UTC"
+    line = f"claim of task {task.id} by {task.agent} lost to {winner.holder} (held until {until})"
+    change.trailers.append((CLAIM_TRAILER, line))
+    return line

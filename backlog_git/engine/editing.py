@@ -11,7 +11,7 @@ from ..errors import InvalidInput, NotFound, WrongState
 from ..model import UUID_RE, Annotation, Task
 from ..view import Entry
 from . import validate
-from .claims import refuse_if_held_by_other, renewed
+from .claims import holder, publish_release, refuse_if_held_by_other, renewed
 from .recurrence import spawn_for_parent
 from .state import StoreState, empty_if_blank
 from .transaction import Build, Change, write_task
@@ -74,11 +74,13 @@ def transition(state: StoreState, op: str, ref: str, apply: Apply, message: str)
         if op != "annotate":  # a note on a task someone else holds is welcome; other changes are theirs
             refuse_if_held_by_other(state, entry.task, now)
         task = apply(entry.task, now).model_copy(update={"modified": now})
+        ended = holder(entry.task, now) if op in ENDS_CLAIM else None
         task = task.model_copy(update={"lease": None}) if op in ENDS_CLAIM else renewed(state, task, now)
         write_task(state, change, task, entry.file.body)
         if op == "done" and task.parent:
             spawn_for_parent(state, change, task, now)
-        return message.format(id=task.id, uuid=task.uuid)
+        unpublished = publish_release(state, task, ended, now) if ended is not None else ""
+        return message.format(id=task.id, uuid=task.uuid) + unpublished
 
     return build
 

@@ -13,7 +13,7 @@ from ..layout import uuid_of as uuid_of_path
 from ..merge import merge_file
 from ..model import UUID_RE
 from ..overlay import AgentOverlay, WorkingContents
-from . import messages
+from . import claims, messages
 from .fields import parse_or_none
 from .renumber import renumber
 from .state import StoreState
@@ -117,18 +117,33 @@ def sync_remote(state: StoreState, remote: str) -> str:
     rejected push. ``remote`` is a configured remote's name (checked by ``GitStore.configured_remote``)."""
     git = state.git
     branch = git.check_writable().removeprefix("refs/heads/")
-    for _attempt in range(PUSH_ATTEMPTS):
+    claims_report = ""
+    for attempt in range(PUSH_ATTEMPTS):
         git.run_git("fetch", "--", remote)
         tip = git.tip(f"refs/remotes/{remote}/{branch}")
         if tip is not None and not git.is_ancestor(tip, git.head_oid()):
             _merge_upstream(state, remote, branch)
             sync_local(state)
+        if attempt == 0:
+            claims_report = _check_claims(state, remote)
         push = git.run_git("push", "--", remote, f"HEAD:refs/heads/{branch}", check=False)
         if push.returncode == 0:
-            return f"Pushed {branch} to {remote}."
+            return f"Pushed {branch} to {remote}." + claims_report
         if not any(word in push.stderr for word in ("rejected", "fetch first", "non-fast-forward")):
             raise RepositoryError(f"`git push {remote}` failed: {push.stderr.strip()} (nothing local was lost)")
     raise RepositoryError(f"{remote} kept moving; pushes were rejected {PUSH_ATTEMPTS} times. Run sync again.")
+
+
+def _check_claims(state: StoreState, remote: str) -> str:
+    """Claims go to the claim remote (not necessarily the one synced); an agent's hand-over commit lands on
+    its branch, so the checked-out branch takes it in before the push."""
+    claim_remote = claims.claim_remote(state)
+    if claim_remote is None:
+        return ""
+    report = claims.reconcile_remote(state, claim_remote)
+    if state.agent_ref is not None:
+        sync_local(state)
+    return f" {report}" if report else ""
 
 
 def _merge_upstream(state: StoreState, remote: str, branch: str) -> None:

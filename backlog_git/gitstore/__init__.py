@@ -4,6 +4,7 @@
 write of store files to the working tree, the index and the checked-out branch).
 """
 
+from .claimboard import ClaimBoard, Publication, RemoteClaim, Unreachable
 from .repository import (
     CommitInfo,
     GitStore,
@@ -15,5 +16,15 @@ from .repository import (
 )
 
 __all__ = [
-    "CommitInfo", "GitStore", "Oid", "format_message", "merge_text_file", "parse_trailers", "probe_merge_driver",
+    "ClaimBoard",
+    "CommitInfo",
+    "GitStore",
+    "Oid",
+    "Publication",
+    "RemoteClaim",
+    "Unreachable",
+    "format_message",
+    "merge_text_file",
+    "parse_trailers",
+    "probe_merge_driver",
 ]

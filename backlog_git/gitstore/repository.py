@@ -294,7 +294,7 @@ class GitStore:
         base_tree = self.repo[tip].peel(pygit2.Tree) if tip is not None else None
         tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, files))
         parents = ([tip] if tip is not None else []) + list(others)
-        signature = self._signature()
+        signature = self.signature()
         return self.repo.create_commit(None, signature, signature, message, tree, parents)
 
     def commit_files(self, ref: str, files: Mapping[str, bytes | None], message: str) -> str:
@@ -317,7 +317,7 @@ class GitStore:
         name, email = self.get_config("user.name"), self.get_config("user.email")
         if name and email:
             return f"{name} <{email}>"
-        return name or email or self._signature().name
+        return name or email or self.signature().name
 
     def pack_in_background(self) -> None:
         """libgit2 writes loose objects and never packs them; a busy store would grow ``.git`` by tens of
@@ -373,7 +373,7 @@ class GitStore:
             return False
         return True
 
-    def _signature(self) -> pygit2.Signature:
+    def signature(self) -> pygit2.Signature:
         try:
             return self.repo.default_signature
         except (KeyError, pygit2.GitError):
@@ -564,6 +564,13 @@ class GitStore:
             f"'{shown}' is not a configured git remote. Name one of this repository's remotes: {known}."
         )
 
+    def upstream_remote(self) -> str | None:
+        """The remote the checked-out branch tracks (``branch.<name>.remote``), when it is a configured one."""
+        if self.repo.head_is_detached:
+            return None
+        name = self.get_config(f"branch.{self.branch_ref().removeprefix('refs/heads/')}.remote")
+        return name if name and name in self.repo.remotes.names() and not name.startswith("-") else None
+
     # ----------------------------------------------------------------- configuration
     def get_config(self, key: str) -> str | None:
         try:
@@ -649,7 +656,7 @@ class GitStore:
         own commit then changes only ``op_files``, against exactly what the writer saw, so every
         later merge finds the true common ancestor of each change.
         """
-        signature = self._signature()
+        signature = self.signature()
         for attempt in range(_CAS_ATTEMPTS):
             tip = self.tip(ref)
             head = self.head_oid()
