@@ -125,7 +125,7 @@ def test_a_published_claim_refuses_another_clone_that_has_not_synced(clones: tup
     (task_uuid,) = _shared_tasks(one, two, 1)
     claimed = open_agent(one, "alice").claim(task_uuid)
     assert "Published to origin" in claimed.message
-    with pytest.raises(WrongState, match="held by alice until .*origin"):
+    with pytest.raises(WrongState, match=r"held by alice until .*origin"):
         open_agent(two, "bob").claim(task_uuid)
     assert git(two, "for-each-ref", "refs/heads/backlog/") == ""  # bob wrote nothing
 
@@ -199,7 +199,7 @@ def test_backlog_remote_chooses_where_claims_go(clones: tuple[Path, Path]) -> No
 
 def test_the_cli_claim_reports_a_remote_holder(clones: tuple[Path, Path]) -> None:
     one, two = clones
-    (task_uuid,) = _shared_tasks(one, two, 1)
+    _shared_tasks(one, two, 1)
     assert "Published to origin" in cli_ok(one, "claim", "1")
     refused = cli(two, "claim", "1", agent="bob")
     assert refused.returncode != 0
