@@ -55,7 +55,13 @@ def make_store(root: Path, size: int, seed: int = 7) -> Path:
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "config", "user.name", "bench")
     _git(repo, "config", "user.email", "bench@example.invalid")
-    Backlog.open(str(repo), env={}).import_tasks(store_items(size, seed))
+    backlog = Backlog.open(str(repo), env={})
+    items = store_items(size, seed)
+    # One import up to 10,000 tasks; bigger stores in imports of 5,000 (one import's id allocation looks
+    # at every task it added so far: quadratic in the size of one import).
+    step = size if size <= 10_000 else 5_000
+    for start in range(0, size, step):
+        backlog.import_tasks(items[start : start + step])
     return repo
 
 
@@ -351,11 +357,25 @@ def _dir_size(path: Path) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names)
 
 
+_PEAK_RSS_KB = """
+def peak_rss_kb():
+    try:  # the peak of this process's own memory (ru_maxrss also counts the parent's at fork)
+        with open("/proc/self/status") as status:
+            return int(next(line for line in status if line.startswith("VmHWM:")).split()[1])
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+"""
+
+
 def bench_rss(repo: Path) -> float:
-    """Peak RSS (MB) of a process that opens the store and lists every task."""
-    script = ("import resource, sys; from backlog_git.engine import Backlog; b = Backlog.open(sys.argv[1], env={});"
-              "b.list('status:pending or status:completed or status:deleted');"
-              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    """Peak RSS (MB) of a process that opens the store and lists every task (the one-shot commands and
+    the server hold the same view). Read from the process's own high-water mark: ``ru_maxrss`` of a
+    child also counts the memory of the (big) benchmark process it was forked from."""
+    script = (_PEAK_RSS_KB + "import sys; from backlog_git.engine import Backlog;"
+              "b = Backlog.open(sys.argv[1], env={});"
+              "b.list('status:pending or status:completed or status:deleted or status:recurring');"
+              "print(peak_rss_kb())")
     out = subprocess.run([sys.executable, "-c", script, str(repo)], capture_output=True, text=True, check=True)
     return int(out.stdout.strip()) / 1024
 
@@ -376,7 +396,7 @@ def bench_one_shot(repo: Path, runs: int = 5) -> dict[str, float]:
         "cli list project:p3 +bug": _median_ms(lambda: run("list", "project:p3", "+bug"), runs),
         "cli add": _median_ms(lambda: run("add", f"one-shot {next(counter)}"), runs),
         "cli done": _median_ms(lambda: run("done", str(next(done))), runs),
-        "hook session-start": _median_ms(lambda: run("hook", "session-start", stdin="{}"), runs),
+        "hook SessionStart": _median_ms(lambda: run("hook", "SessionStart", stdin="{}"), runs),
     }
 
 
@@ -430,13 +450,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--agents", type=int, default=8)
     parser.add_argument("--agent-ops", type=int, default=200)
     parser.add_argument("--no-mcp", action="store_true", help="skip the MCP-over-stdio figures")
+    parser.add_argument("--claims", action="store_true",
+                        help="also: claims, racing claimers and the change feed at the largest size (bench_claims)")
     parser.add_argument("--scale", action="store_true",
                         help="also: restart + first call, empty initialize, host repositories of 0/20k/100k files, "
                         ".git growth, RSS, one-shot commands, and the original server side by side "
                         "(BACKLOG_ORIGINAL=<its directory>)")
     parser.add_argument("--host-files", default="0,20000,100000")
+    parser.add_argument("--skip", default="", metavar="PARTS",
+                        help="with --scale, leave out some of: host,growth,inputs,board,original,empty "
+                        "(e.g. for a 100,000-task run: --skip host,growth,inputs,board,original)")
     parser.add_argument("--growth-mutations", type=int, default=10000)
     args = parser.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
         for size in (int(s) for s in args.sizes.split(",")):
             start = time.perf_counter()
@@ -449,26 +475,34 @@ def main(argv: list[str] | None = None) -> int:
                 for name, value in bench_mcp(repo, args.runs).items():
                     print(f"  {name:<40} {value:9.3f}", flush=True)
             if args.scale:
-                _print(bench_restart(repo))
+                _print(bench_restart(repo, max(3, args.runs // 3)))
                 _print({"rss MB (open + list everything)": bench_rss(repo)})
                 if largest:
-                    _print(bench_one_shot(repo))
-                    _print_original(repo, args.runs)
-                    board = bench_board(repo)
+                    _print(bench_one_shot(repo, max(5, args.runs // 3)))
+                    if "original" not in skip:
+                        _print_original(repo, args.runs)
+                    board = bench_board(repo) if "board" not in skip else {}
                     _print(board if board is not None else {})
                     if board is None:
                         print("  board: not measured (needs Playwright and Debian's chromium)")
+            if largest and args.claims:
+                from .bench_claims import bench_claims
+
+                _print(bench_claims(repo, args.runs))
             if largest and args.agents:
                 for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
                     print(f"  {name:<40} {value:9.3f}", flush=True)
         if args.scale:
             print("\n== scale")
-            _print({"mcp launch → initialize, empty store (best of 5)": bench_empty_initialize(Path(tmp))})
-            for files in (int(f) for f in args.host_files.split(",")):
+            if "empty" not in skip:
+                _print({"mcp launch → initialize, empty store (best of 5)": bench_empty_initialize(Path(tmp))})
+            for files in (int(f) for f in args.host_files.split(",") if "host" not in skip):
                 _print({f"add in a host repo of {files} files (1,000 tasks)": bench_host_repo(Path(tmp), files,
                                                                                           args.runs)})
-            _print(bench_git_growth(Path(tmp), args.growth_mutations))
-            _print(bench_inputs())
+            if "growth" not in skip:
+                _print(bench_git_growth(Path(tmp), args.growth_mutations))
+            if "inputs" not in skip:
+                _print(bench_inputs())
     print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
     return 0
 

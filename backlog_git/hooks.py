@@ -16,6 +16,7 @@ reported as one line on stdout and the exit status is always 0.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -29,11 +30,18 @@ MAX_LISTED = 10
 
 
 def _open(event: Mapping[str, Any], env: Mapping[str, str]) -> Any:
-    from .engine import Backlog
-
+    enabled = gc.isenabled()
+    gc.disable()  # the engine's import builds objects that all stay: no collection meanwhile
+    try:
+        from .engine import Backlog
+    finally:
+        if enabled:
+            gc.enable()
     cwd = event.get("cwd")
     fallback = cwd if isinstance(cwd, str) and cwd.strip() else None
-    return Backlog.open(env=env, cwd=project_dir(env, fallback))
+    backlog = Backlog.open(env=env, cwd=project_dir(env, fallback))
+    backlog.state.keeps_heap = True  # a one-shot process: see StoreState.keeps_heap
+    return backlog
 
 
 def _text(event: Mapping[str, Any], *keys: str) -> str:

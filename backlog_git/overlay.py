@@ -20,6 +20,10 @@ from .layout import AGENT_PREFIX, COUNTER_NAME, is_active_task
 from .merge import merge_file
 from .view import Entry, WorkingView, parse_entry
 
+_OWN_STEPS = 256
+"""First-parent steps a moved tip may be from the tip last merged and still be merged incrementally
+(a writer that took the lock many times in a row); further, or off that line, recomputes everything."""
+
 
 @dataclass
 class _BranchDiff:
@@ -44,6 +48,8 @@ class AgentOverlay:
         self.pending: dict[str, Oid] = {}
         """Agent branches with operations the checked-out branch does not have, by name."""
         self.counter: bytes | None = None
+        self.changed: set[str] | None = None
+        """The paths the last ``merged`` call merged anew (None: it recomputed every path)."""
 
     def pending_branches(self) -> dict[str, Oid]:
         """Agent branches with commits the checked-out branch does not have yet."""
@@ -70,7 +76,7 @@ class AgentOverlay:
             if cached is not None and cached.key == key:
                 continue
             base = self.git.merge_base(head, tip) if head is not None else None
-            changes = [] if base == tip else self.git.tree_diff(base, tip, self.prefix)
+            changes = [] if base == tip else self.git.store_diff(base, tip, self.prefix)
             self._diffs[name] = _BranchDiff(key, tip, changes, unmerged=base != tip)
         return {name: self._diffs[name] for name in sorted(self._diffs)}
 
@@ -85,8 +91,10 @@ class AgentOverlay:
         change under a merged path) recomputes everything."""
         head = self.git.head_oid()
         tips = self.git.branch_tips(AGENT_PREFIX)
+        self.changed = set()
         result = self._incremental(head, tips, current, working_changed or set())
         if result is None:
+            self.changed = None
             result = self._full(current)
             self.pending = {name: d.tip for name, d in self.diffs().items() if d.unmerged}
         self._last = (head, dict(tips), result)
@@ -105,16 +113,18 @@ class AgentOverlay:
             old = last_tips.get(name)
             if old == tip:
                 continue
-            own = None if old is None else self.git.own_steps(old, tip)
+            own = None if old is None else self.git.own_steps(old, tip, limit=_OWN_STEPS)
             if own is None:
                 return None
             steps.append((name, tip, own))
         result = dict(last_result)
         for name, tip, own in steps:
             for parent, commit in own:
-                for path, old_oid, new_oid in self.git.tree_diff(parent, commit, self.prefix):
+                for path, old_oid, new_oid in self.git.store_diff(parent, commit, self.prefix):
                     ours = result[path] if path in result else current.get(path)
                     result[path], _ = self._merge_cached(path, old_oid, ours, new_oid, "merged view", name)
+                    if self.changed is not None:
+                        self.changed.add(path)
             self.pending[name] = tip
         return result
 
@@ -235,13 +245,22 @@ class MergedView:
         self.merged_all = merged
         self.pending_tips = list(self.overlay.pending.values())
         self.counter = merged.get(f"{self.ns_dir}/{COUNTER_NAME}")
-        merged = {p: d for p, d in merged.items() if is_active_task(p, self.ns_dir)}
-        affected = {e.path for e in w_removed} | {e.path for e in w_changed} | set(merged) | self._overlay_paths
-        self._overlay_paths = set(merged)
+        delta = self.overlay.changed
+        if delta is None:  # recomputed: every path in or out of the overlay may have changed
+            active = {p for p in merged if is_active_task(p, self.ns_dir)}
+            affected = working_changed | active | self._overlay_paths
+            self._overlay_paths = active
+        else:  # only the paths merged anew (the cost of a read stays that of what changed)
+            affected = working_changed | {p for p in delta if is_active_task(p, self.ns_dir)}
+            for path in affected:
+                if path in merged:
+                    self._overlay_paths.add(path)
+                else:
+                    self._overlay_paths.discard(path)
         removed: list[Entry] = []
         changed: list[Entry] = []
         for path in affected:
-            if path in merged:
+            if path in self._overlay_paths:
                 data = merged[path]
                 new = None if data is None else self._entry(path, data)
             else:

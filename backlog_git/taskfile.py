@@ -154,7 +154,7 @@ class TaskFileError(ValueError):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TaskFile:
     """A parsed task file: the task and its body (the doc)."""
 
@@ -234,6 +234,29 @@ def load_fields(yaml_text: str, path: str, first_line: int = 2) -> dict[str, Any
     return data
 
 
+GIT_MARKER_RE = re.compile(r"^(<{7}|\|{7}|={7}|>{7})(?: [^\n]*)?$", re.MULTILINE)
+"""A line git writes around the two versions of a conflicting hunk when it merges a file as text."""
+
+
+def _refuse_conflict_markers(yaml_text: str, path: str, first_line: int) -> None:
+    """A text merge committed unfinished: name the first marker line and say how to finish the merge
+    (no YAML mapping can hold such a line, so this only explains a file that would not parse anyway)."""
+    match = GIT_MARKER_RE.search(yaml_text)
+    if match is None:
+        return
+    line = first_line + yaml_text.count("\n", 0, match.start())
+    marker = match.group(0).rstrip("\r")
+    shown = marker if len(marker) <= 60 else marker[:60] + "..."
+    raise TaskFileError(
+        path,
+        line,
+        f"git conflict marker {shown!r}: a text merge of this task was committed unfinished; keep one "
+        "version of each conflicting part (or combine them) and delete the '<<<<<<<', '=======' and "
+        "'>>>>>>>' lines (with the backlog merge driver registered, `backlog-git install`, a git merge "
+        "merges task files field by field and reads such a file back into both of its versions)",
+    )
+
+
 def parse(data: bytes | str, path: str = "<task>") -> TaskFile:
     """Parse file bytes into a TaskFile, or raise TaskFileError naming the path, line and reason."""
     if isinstance(data, bytes):
@@ -244,6 +267,7 @@ def parse(data: bytes | str, path: str = "<task>") -> TaskFile:
     else:
         text = data
     yaml_text, body, first_line = split(text, path)
+    _refuse_conflict_markers(yaml_text, path, first_line)
     fields = load_fields(yaml_text, path, first_line)
     for key in fields:
         if not isinstance(key, str):

@@ -1,50 +1,118 @@
 """The working-tree view of one namespace: every task file, parsed once and re-read when it changes.
 
 Reads see the working tree as it is, so a hand edit is picked up at the next call: each refresh
-stats the task files and re-parses only those whose (mtime, size, inode) changed. A file that does
+stats the task files and re-parses only those whose (mtime, ctime, size, inode) changed. A file that does
 not parse is kept as an error entry, reported by path and line, and never hides the other tasks.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import gc
 import hashlib
+import marshal
 import os
-import pickle
 import re
+import sys
+import threading
 import time
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .layout import SHARD_RE, is_task_name, shard_dir_of, uuid_of
-from .model import Task
+from .model import Task, task_from_state, task_state
 from .query.terms import DOC_TAG
 from .taskfile import TaskFile, TaskFileError, parse
 
-_CACHE_THRESHOLD = 200  # parse this many files in one scan and the parsed entries are cached
+_CACHE_THRESHOLD = 64
+"""A scan that parsed at least this many files rewrites the parse cache (so a one-shot process
+re-parses at most about this many files that changed since the cache was written)."""
+_CACHE_MAGIC = b"backlog-git view cache 2\n"
+_RACY_NS = 2_000_000_000
+"""Files written this recently (nanoseconds) are not cached: see _save_cache."""
 
 
-def _cache_tag(ns_dir: str) -> tuple[str, ...]:
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a scan builds thousands of objects that all stay alive (the
+    collector would walk the growing heap again and again: most of a cold start's time)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@functools.cache
+def _code_tag() -> tuple[Any, ...]:
+    """What a cache must have been written by: this version of the code that parses task files (its
+    source, hashed, so an edited parser never trusts entries the old one made), this Python (marshal's
+    format) and pydantic."""
     import pydantic
 
-    from . import __version__
+    from . import __version__, model, taskfile
 
-    return ("backlog-git view cache", __version__, pydantic.VERSION, ns_dir)
+    digest = hashlib.sha1()
+    for module in (model, taskfile, sys.modules[__name__]):
+        try:
+            digest.update(Path(module.__file__ or "").read_bytes())
+        except OSError:
+            digest.update(b"unreadable " + (module.__file__ or "").encode())
+    return (_CACHE_MAGIC, __version__, pydantic.VERSION, sys.version, marshal.version, digest.hexdigest())
+
+
+def _cached_entry(path: str, key: StatKey, record: Any, memo: dict[Any, Any]) -> Entry | None:
+    """The entry a cache record holds, if it may be trusted: the file's stat key is the one the record
+    was made from (a file written since has another mtime or ctime, size or inode); else None. The
+    record was made from this path's bytes, which passed every check of ``_parse_into``."""
+    try:
+        cached_key, raw, body, state = record
+        if tuple(cached_key) != key or type(raw) is not bytes or type(body) is not str:
+            return None
+        task = task_from_state(state, memo)
+    except Exception:  # a record this code cannot read: the file is parsed instead
+        return None
+    if not path.endswith(f"/{task.uuid}.md"):
+        return None
+    entry = _new_entry(Entry)  # what Entry(path, key, raw, file=..., task=...) makes, for 10,000s of them
+    entry.path, entry.key, entry.raw, entry.uuid = path, key, raw, task.uuid
+    entry.file, entry.task, entry.error, entry._record = TaskFile(task, body), task, None, None
+    return entry
+
+
+_new_entry = object.__new__
+_RECORD_SHAPES: dict[tuple[str, ...], tuple[str, ...]] = {}
+"""One tuple per distinct sequence of record keys (see Entry.record)."""
 ID_LINE_RE = re.compile(rb"^id:\s*(\d+)\s*$", re.MULTILINE)
 
 
-@dataclass
+StatKey = tuple[int, int, int, int]
+"""(mtime, ctime, size, inode) of a task file: a file whose key is unchanged has not been written. The
+ctime is set by the kernel on every write and cannot be set back (``touch -d``, ``cp -p``, ``rsync -t``
+restore the mtime only), so a same-size edit that restores the mtime still changes the key."""
+
+
+def stat_key(stat: os.stat_result) -> StatKey:
+    mtime, ctime = stat.st_mtime_ns, stat.st_ctime_ns
+    return (mtime, mtime if ctime == mtime else ctime, stat.st_size, stat.st_ino)  # (one int object, usually)
+
+
+@dataclass(slots=True)
 class Entry:
     """One task file as last read: its repository-relative path, stat key, bytes and parse result."""
 
     path: str
-    key: tuple[int, int, int]
+    key: StatKey
     raw: bytes
     file: TaskFile | None = None
     error: TaskFileError | None = None
-    _record: dict[str, Any] | None = field(default=None, repr=False)
+    _record: tuple[tuple[str, ...], tuple[Any, ...]] | None = field(default=None, repr=False)
 
     task: Task = field(default=None, repr=False)  # type: ignore[assignment]  # set when the file parses
     uuid: str = field(init=False)
@@ -59,24 +127,28 @@ class Entry:
         return int(match.group(1)) if match else None
 
     def record(self) -> dict[str, Any]:
-        """The task as JSON-ready data (cached until the file changes), plus has_doc. The ``doc`` tag
-        follows the body (one definition of "has a doc"), whatever a hand edit left in ``tags``."""
-        if self._record is None:
+        """The task as JSON-ready data, plus has_doc: a new dict each call, made from a compact copy kept
+        until the file changes (its keys, shared by every record of the same shape, and its values: a
+        third of the memory of a kept dict). The ``doc`` tag follows the body (one definition of "has a
+        doc"), whatever a hand edit left in ``tags``."""
+        kept = self._record
+        if kept is None:
             record = self.task.to_record()
-            tags = list(record.get("tags", []))
+            tags = record.get("tags") or []  # (to_record's own new list)
             if self.has_doc:
                 record["has_doc"] = True
                 if DOC_TAG not in tags:
                     tags.append(DOC_TAG)
-            else:
+            elif DOC_TAG in tags:
                 tags = [t for t in tags if t != DOC_TAG]
             if tags:
                 record["tags"] = tags
             else:
                 record.pop("tags", None)
             record["version"] = self.version
-            self._record = record
-        return self._record
+            keys = tuple(record)
+            kept = self._record = (_RECORD_SHAPES.setdefault(keys, keys), tuple(record.values()))
+        return dict(zip(*kept, strict=True))
 
     @property
     def version(self) -> str:
@@ -105,14 +177,14 @@ def read_entry(root: Path, path: str) -> Entry | None:
             raw = handle.read()
     except FileNotFoundError:
         return None
-    entry = Entry(path, (stat.st_mtime_ns, stat.st_size, stat.st_ino), raw)
+    entry = Entry(path, stat_key(stat), raw)
     _parse_into(entry)
     return entry
 
 
 def parse_entry(path: str, raw: bytes) -> Entry:
     """An entry for contents that are not a working-tree file (e.g. merged from agent branches)."""
-    entry = Entry(path, (0, len(raw), 0), raw)
+    entry = Entry(path, (0, 0, len(raw), 0), raw)
     _parse_into(entry)
     return entry
 
@@ -144,6 +216,8 @@ def _parse_into(entry: Entry) -> None:
         )
         entry.file = None
         entry.task = None  # type: ignore[assignment]
+        return
+    entry.uuid = entry.file.task.uuid  # the same text, held once
 
 
 class _Watcher:
@@ -273,76 +347,137 @@ class WorkingView:
         return removed, changed
 
     def _full_scan(self) -> tuple[list[Entry], list[Entry]]:
-        cached = self._load_cache() if not self.entries else {}
+        with gc_paused():
+            return self._scan_all()
+
+    def _scan_all(self) -> tuple[list[Entry], list[Entry]]:
+        cold = not self.entries
+        cached = self._load_cache() if cold else {}
+        delta = self._read_cache(self._delta_path()) if cold else {}
+        memo: dict[Any, Any] = {}  # values the cached tasks share (see task_from_state)
         seen: set[str] = set()
         changed: list[Entry] = []
+        outside: list[Entry] = []  # entries the main cache did not give: what the delta holds
         parsed = 0
         base = self.root / self.ns_dir
+        known = self.entries.get
         for shard, shard_path in self._shards(base):
             try:
                 scan = os.scandir(shard_path)
             except FileNotFoundError:
                 continue
+            prefix = f"{self.ns_dir}/{shard}/"
             with scan:
                 for item in scan:
-                    if not is_task_name(item.name):
+                    path = prefix + item.name
+                    record = cached.get(path)  # (a path a cache holds has a task file's name)
+                    recent = delta.get(path) if delta else None
+                    if record is None and recent is None and not is_task_name(item.name):
                         continue
-                    path = f"{self.ns_dir}/{shard}/{item.name}"
                     seen.add(path)
                     try:
                         stat = item.stat()
                     except FileNotFoundError:
                         seen.discard(path)
                         continue
-                    key = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
-                    old = self.entries.get(path)
+                    key = stat_key(stat)
+                    old = known(path)
                     if old is not None and old.key == key:
                         continue
-                    entry = cached.get(path)
-                    if entry is None or entry.key != key:
+                    entry = None if recent is None else _cached_entry(path, key, recent, memo)
+                    if entry is None and record is not None:
+                        entry = _cached_entry(path, key, record, memo)
+                    elif entry is not None:
+                        outside.append(entry)
+                    if entry is None:
                         entry = read_entry(self.root, path)
                         parsed += 1
+                        if entry is not None:
+                            outside.append(entry)
                     if entry is not None:
                         changed.append(entry)
         removed = [self.entries[p] for p in self.entries if p not in seen]
         self._apply(removed, changed)
-        if parsed >= _CACHE_THRESHOLD:
+        if parsed >= _CACHE_THRESHOLD or (cold and len(outside) >= _CACHE_THRESHOLD):
             self._save_cache()
+        elif cold and parsed:
+            self._write_cache(self._delta_path(), outside)
         return removed, changed
 
     # A one-shot process (the CLI, a hook) would parse every file on each run; a cache of parsed
-    # entries in the git directory, trusted per file only while (mtime, size, inode) is unchanged,
-    # spares that. It is never the truth: a missing or unreadable cache just means parsing.
-    def _load_cache(self) -> dict[str, Entry]:
-        if self.cache_path is None:
+    # entries in the git directory spares that (see _cached_entry for when one is trusted). It is never
+    # the truth: a missing, unreadable, corrupt or foreign cache just means parsing.
+    def _cache_tag(self) -> tuple[Any, ...]:
+        return (*_code_tag(), str(self.root), self.ns_dir)
+
+    def _delta_path(self) -> Path | None:
+        """The small cache of the files changed since the main cache was written: a process that had to
+        parse a few files writes them here (a few KB) instead of rewriting the whole cache, so the next
+        one parses nothing; 64 of them, and the main cache is written anew."""
+        return None if self.cache_path is None else self.cache_path.with_name(self.cache_path.name + ".delta")
+
+    def _load_cache(self) -> dict[str, Any]:
+        return self._read_cache(self.cache_path)
+
+    def _read_cache(self, path: Path | None) -> dict[str, Any]:
+        if path is None:
             return {}
         try:
-            with open(self.cache_path, "rb") as handle:
-                tag, entries = pickle.load(handle)
-        except Exception:  # any unreadable cache is simply ignored
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError:
             return {}
-        if tag != _cache_tag(self.ns_dir):
+        head = len(_CACHE_MAGIC) + 4
+        if not data.startswith(_CACHE_MAGIC) or len(data) < head:
             return {}
-        return {path: Entry(path, key, raw, file=file, task=file.task) for path, key, raw, file in entries}
+        payload = memoryview(data)[head:]
+        if zlib.crc32(payload) != int.from_bytes(data[len(_CACHE_MAGIC) : head], "big"):
+            return {}  # torn or damaged
+        try:
+            tag, records = marshal.loads(payload)
+        except Exception:  # unreadable: ignored
+            return {}
+        if tag != self._cache_tag() or not isinstance(records, dict):
+            return {}  # another store, another version of the code, another Python
+        return records
 
     def _save_cache(self) -> None:
+        """Write the main cache (every entry that may be cached) and drop the delta it supersedes."""
         if self.cache_path is None:
             return
-        # Files changed within the last seconds may change again within one mtime tick: not cached.
-        recent = (time.time() - 2) * 1e9
-        entries = [
-            (e.path, e.key, e.raw, e.file)
-            for e in self.entries.values()
-            if e.file is not None and e.key[0] < recent
-        ]
+        if self._write_cache(self.cache_path, self.entries.values()):
+            with contextlib.suppress(OSError):
+                os.unlink(self.cache_path.with_name(self.cache_path.name + ".delta"))
+
+    def _write_cache(self, path: Path | None, entries: Iterable[Entry]) -> bool:
+        if path is None:
+            return False
+        # A file written within the last seconds may be written again within the same timestamp tick
+        # (same size, same mtime and ctime): it is not cached, so its key can never vouch for new bytes.
+        recent = time.time_ns() - _RACY_NS
+        records: dict[str, Any] = {}
+        shared: dict[Any, Any] = {}
+        for e in entries:
+            if e.file is None or e.key[0] >= recent or e.key[1] >= recent:
+                continue
+            state = task_state(e.task, shared)
+            if state is not None:
+                records[e.path] = (e.key, e.raw, e.file.body, state)
+        # Each writer (process and thread) writes its own file and renames it over the cache: a reader
+        # sees one whole cache or another, never a mix; the checksum catches a torn file.
+        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
         try:
-            self.cache_path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.cache_path.with_suffix(f".tmp{os.getpid()}")
+            payload = marshal.dumps((self._cache_tag(), records))
+            path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as handle:
-                pickle.dump((_cache_tag(self.ns_dir), entries), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.cache_path)
-        except OSError:
-            pass
+                handle.write(_CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "big"))
+                handle.write(payload)
+            os.replace(tmp, path)
+        except (OSError, ValueError):
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            return False
+        return True
 
     @staticmethod
     def _shards(base: Path) -> Iterator[tuple[str, str]]:

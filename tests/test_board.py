@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import git, init_repo
+from support import add, git, init_repo
 
 from backlog_git.board import add_arguments, main
 from backlog_git.board import page as board_page
@@ -45,35 +45,31 @@ code <b>here</b>
 CHROMIUM = os.environ.get("BOARD_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
 
 
-def _add(backlog: Backlog, description: str, **kwargs: Any) -> dict[str, Any]:
-    return backlog.add(description, **kwargs).tasks[0]
-
-
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = init_repo(tmp_path_factory.mktemp("board") / "repo")
     backlog = Backlog.open(str(repo), env={}, writer="lead")
     t: dict[str, dict[str, Any]] = {}
-    t["login"] = _add(backlog, "Fix the login redirect", project="web.auth", tags=["bug"], priority="H",
+    t["login"] = add(backlog, "Fix the login redirect", project="web.auth", tags=["bug"], priority="H",
                       due="2020-01-01")
-    t["spec"] = _add(backlog, "Write the board spec", project="web.ui", tags=["docs"], priority="M")
+    t["spec"] = add(backlog, "Write the board spec", project="web.ui", tags=["docs"], priority="M")
     before_spec = git(repo, "rev-parse", "HEAD")
     backlog.doc_write(t["spec"]["uuid"], SPEC)
-    t["xss"] = _add(backlog, XSS, project="sec")
-    t["parser"] = _add(backlog, "Refactor the parser", project="core", depends=[t["login"]["uuid"]])
+    t["xss"] = add(backlog, XSS, project="sec")
+    t["parser"] = add(backlog, "Refactor the parser", project="core", depends=[t["login"]["uuid"]])
     backlog.annotate(t["parser"]["uuid"], "started with the tokens")
-    t["done"] = _add(backlog, "Done already", project="core")
+    t["done"] = add(backlog, "Done already", project="core")
     backlog.done(t["done"]["uuid"])
-    t["deleted"] = _add(backlog, "Deleted one")
+    t["deleted"] = add(backlog, "Deleted one")
     backlog.delete(t["deleted"]["uuid"])
-    t["active"] = _add(backlog, "Active task", project="web.ui", tags=["ui", "urgent"])
+    t["active"] = add(backlog, "Active task", project="web.ui", tags=["ui", "urgent"])
     backlog.start(t["active"]["uuid"])
-    t["waiting"] = _add(backlog, "Waiting task", wait="2099-01-01")
+    t["waiting"] = add(backlog, "Waiting task", wait="2099-01-01")
     agent = Backlog.open(str(repo), env={}, writer="agent-a")
-    t["claimed"] = _add(agent, "Claimed by an agent", project="core", priority="L")
+    t["claimed"] = add(agent, "Claimed by an agent", project="core", priority="L")
     agent.claim(t["claimed"]["uuid"], lease="2h")
     # An agent with its own branch: every read (and so the board) sees its work before any sync.
-    t["branch"] = _add(Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "agent-z"}), "From a branch", project="core")
+    t["branch"] = add(Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "agent-z"}), "From a branch", project="core")
     return {"repo": repo, "tasks": t, "backlog": backlog, "before_spec": before_spec}
 
 
@@ -300,7 +296,7 @@ def test_served_board_refreshes_when_tasks_change(store: dict[str, Any], served_
         assert page.locator(".card").count() == 10
         page.fill("#filter", "refresh")
         writer = Backlog.open(str(store["repo"]), env={}, writer="lead")
-        added = _add(writer, "Appears without a refresh")
+        added = add(writer, "Appears without a refresh")
         page.wait_for_selector(f".card[data-uuid='{added['uuid']}']", timeout=15_000)
         assert page.input_value("#filter") == "refresh"  # the filter survived the redraw
         page.click(f".card[data-uuid='{added['uuid']}']")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import clean_env, git, head_count, init_repo, status, task_path, trailers
+from support import clean_env, git, head_count, init_repo, status, task_path, trailers
 
 from backlog_git.cli import main
 

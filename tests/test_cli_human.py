@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from gitutil import BACKLOG_GIT, clean_env, cli, cli_ok, git, init_store
+from support import BACKLOG_GIT, clean_env, cli, cli_ok, git, init_store
 
 from backlog_git import __version__
 from backlog_git.cli import COMMANDS, TOOL_WORDS, build_parser, cli_words

@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import trailers
-from gitutil import BACKLOG_GIT, clean_env, cli, cli_ok, git, init_store
+from support import BACKLOG_GIT, clean_env, cli, cli_ok, git, init_store, trailers
 
 from backlog_git.cli.editor import editor_argv
 from backlog_git.cli.render import width_of

@@ -11,7 +11,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from conftest import clean_env, fsck, git, head_count, status
+from support import clean_env, fsck, git, head_count, status
 
 from backlog_git.engine import Backlog
 

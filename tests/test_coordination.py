@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from gitutil import clean_env, cli_ok, created_uuid, git, init_store, open_agent, open_human
+from support import clean_env, cli_ok, created_uuid, git, init_store, open_agent, open_human
 
 from backlog_git.errors import WrongState
 

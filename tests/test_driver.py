@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gitutil import (
+from support import (
     BACKLOG_GIT,
     CONFLICT_MARKERS,
     assert_no_conflict_markers,
@@ -34,13 +34,13 @@ from gitutil import (
     porcelain,
     run,
     show,
+    task_bytes,
     task_path,
     two_clones,
     worktree_task,
 )
 
 from backlog_git import taskfile
-from backlog_git.model import Task
 
 UUID = "6a1f2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
 PATH = task_path(UUID)
@@ -50,18 +50,15 @@ T2 = "2026-11-24T10:00:00Z"
 BODY = "# Spec\n\nline one\nline two\nline three\nline four\nline five\n"
 
 
+BASE_FIELDS: dict[str, Any] = {
+    "uuid": UUID, "id": 4, "description": "Shared task", "status": "pending",
+    "tags": ["keep", "x", "y"], "entry": T0, "modified": T0,
+    "annotations": [{"entry": T0, "description": "base note"}],
+}
+
+
 def make(body: str = BODY, **fields: Any) -> bytes:
-    data: dict[str, Any] = {
-        "uuid": UUID, "id": 4, "description": "Shared task", "status": "pending",
-        "tags": ["keep", "x", "y"], "entry": T0, "modified": T0,
-        "annotations": [{"entry": T0, "description": "base note"}],
-    }
-    for key, value in fields.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return taskfile.dump(Task.model_validate(data), body)
+    return task_bytes(BASE_FIELDS, body, **fields)
 
 
 def drive(tmp: Path, base: bytes, ours: bytes, theirs: bytes, path: str = PATH) -> tuple[int, bytes, str]:
@@ -395,3 +392,72 @@ def test_without_the_driver_git_would_leave_conflict_markers(edited: tuple[Path,
     assert "CONFLICT" in proc.stdout, proc.stdout + proc.stderr
     assert "<<<<<<<" in (two / task_path(task)).read_text()
     git(two, "merge", "--abort")
+
+
+@pytest.mark.parametrize("style", ["merge", "diff3"])
+def test_a_committed_text_merge_is_named_by_check_and_merged_back_by_the_driver(
+    edited: tuple[Path, Path, str], tmp_path: Path, style: str
+) -> None:
+    """Someone merged without the driver and committed the conflict markers. ``check`` names the file, the
+    marker's line and how to fix it; the next ``git merge`` (driver registered again) reads both marked versions
+    back and merges them with the incoming change: no marker is left (none nested in a fenced block), nothing of
+    either side is lost, and merging again neither duplicates nor grows anything. With git's default markers the
+    versions' common ancestor is unknown, so a value the two versions differ in is a clash (the loser kept in a
+    ``merge:`` note); ``diff3`` markers carry the ancestor and the merge is a true three-way one."""
+    one, two, task = edited
+    path = task_path(task)
+    git(two, "config", "merge.conflictStyle", style)
+    git(two, "config", "--remove-section", "merge.backlog")  # as in a fresh clone
+    assert git_run(two, "merge", "--no-edit", "origin/main").returncode != 0
+    git(two, "commit", "-q", "-a", "--no-edit")  # the botched merge: markers and all
+    botched = (two / path).read_bytes()
+    assert botched.count(b"<<<<<<<") >= 1
+
+    proc = cli(two, "check", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    named = [p for p in json.loads(proc.stdout) if p["path"] == path]
+    assert len(named) == 1 and "conflict marker" in named[0]["reason"], proc.stdout
+    assert "delete the '<<<<<<<'" in named[0]["reason"], "it says how to fix the file"
+    assert botched.decode().splitlines()[named[0]["line"] - 1].startswith("<<<<<<<"), "the line is the marker's"
+
+    human = open_human(one)  # meanwhile the task moves on in the other clone
+    human.annotate(task, "later note from one")
+    human.modify(task, add_tags=["later"])
+    git(one, "push", "-q", "origin", "main")
+    git(two, "fetch", "-q", "origin")
+    cli_ok(two, "install")
+    proc = git_run(two, "merge", "--no-edit", "origin/main")
+    assert proc.returncode == 0 and "CONFLICT" not in proc.stdout, proc.stdout + proc.stderr
+
+    assert_no_conflict_markers(two)
+    merged = (two / path).read_bytes()
+    assert show(two, "HEAD", path) == merged, "committed as merged"
+    result = worktree_task(two, task)
+    texts = notes(result)
+    assert result.task.project == "web"
+    if style == "diff3":
+        assert result.task.priority == "H"
+        assert sorted(result.task.tags) == ["doc", "from-one", "from-two", "keep", "later", "merge-conflict"]
+    else:
+        assert result.task.priority == "H" or any(n.startswith("merge: priority was \"H\"") for n in texts), texts
+        assert {"keep", "from-one", "from-two", "doc", "later", "merge-conflict"} <= set(result.task.tags)
+    for note in ("base note", "note from one", "note from two", "later note from one"):
+        assert texts.count(note) == 1, texts
+    kept = result.task.description
+    assert kept in ("Title from one", "Title from two")
+    lost = "Title from two" if kept == "Title from one" else "Title from one"
+    assert any(n.startswith("merge: description") and lost in n for n in texts), texts
+    assert result.body.count("line one (one)") == 1 and result.body.count("line five (two)") == 1
+    assert not [p for p in json.loads(cli(two, "check", "--json").stdout) if p["path"] == path]
+
+    # Merged again with either input, over the same base, the result stands: nothing nests or grows.
+    base = show(two, git(two, "merge-base", "HEAD^1", "HEAD^2"), path)
+    assert drive_both_ways(tmp_path / "botched", base, merged, botched) == merged
+    assert drive_both_ways(tmp_path / "incoming", base, merged, show(two, "HEAD^2", path)) == merged
+    human.annotate(task, "third note from one")
+    git(one, "push", "-q", "origin", "main")
+    git(two, "pull", "-q", "--no-rebase", "--no-edit", "origin", "main")
+    assert_no_conflict_markers(two)
+    again = worktree_task(two, task)
+    assert notes(again) == [*texts, "third note from one"], "the new note, and nothing twice"
+    assert again.body == result.body

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import changed_paths, git, head_count, outside_files, status, subject, task_path, trailers
+from support import add, changed_paths, git, head_count, outside_files, status, subject, task_path, trailers
 
 from backlog_git import config as configmod
 from backlog_git.engine import Backlog
@@ -28,12 +28,6 @@ from backlog_git.errors import (
 
 COUNTER = ".backlog/tasks/next-id"
 Opener = Callable[..., Backlog]
-
-
-def add(backlog: Backlog, description: str = "task", **kwargs: Any) -> dict[str, Any]:
-    outcome = backlog.add(description, **kwargs)
-    assert outcome.commit is not None
-    return outcome.tasks[0]
 
 
 def store_problems(backlog: Backlog) -> list[dict[str, Any]]:

@@ -6,16 +6,20 @@ from __future__ import annotations
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import (
+from support import (
+    add,
     changed_paths,
+    cli_ok,
     configure,
     fsck,
     git,
     head_count,
     init_repo,
+    init_store,
+    open_agent,
+    open_human,
     outside_files,
     status,
     task_path,
@@ -28,10 +32,6 @@ from backlog_git.errors import RepositoryError
 from backlog_git.gitstore import format_message, parse_trailers
 
 Opener = Callable[..., Backlog]
-
-
-def add(backlog: Backlog, description: str = "task", **kwargs: Any) -> dict[str, Any]:
-    return backlog.add(description, **kwargs).tasks[0]
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
@@ -259,3 +259,60 @@ def test_loose_objects_are_packed_in_the_background(tmp_path: Path) -> None:
     assert int(stats["packs"]) >= 1, stats
     assert int(stats["count"]) < 1000, stats
     assert len(Backlog.open(str(repo), env={}).list("")) == 1800 + nudges
+
+
+# ====================================================================== what writers remember about history
+def test_remembered_ancestry_and_store_diffs_agree_with_git(tmp_path: Path) -> None:
+    """Agent writers answer "is X an ancestor of Y?" from what they remember and derive (commits never change),
+    and the overlay diffs trees through cached listings: over a real history of three agents, a human's
+    commits and a sync, every answer and every diff is git's own."""
+    repo = init_store(tmp_path / "repo")
+    agents = [open_agent(repo, name) for name in ("a1", "a2", "a3")]
+    human = open_human(repo)
+    mine: list[str] = []
+    for round_number in range(4):
+        for n, agent in enumerate(agents):
+            mine.append(add(agent, f"task {round_number}.{n}")["uuid"])
+            agent.modify(mine[len(mine) // 2], changes={"priority": "HML"[n]})
+        human.add(f"human {round_number}")
+        if round_number == 2:
+            cli_ok(repo, "sync")
+    store = agents[0].git
+    commits = git(repo, "rev-list", "--all").split()
+    for d in reversed(commits):  # oldest first: later answers may be derived from remembered ones
+        ancestors = set(git(repo, "rev-list", d).split())
+        for a in commits:
+            assert store.is_ancestor(a, d) == (a in ancestors), (a, d)
+    for sha in commits:
+        oid = store.repo[sha].id
+        parent = store.parents_of(oid)[0] if store.parents_of(oid) else None
+        assert sorted(store.store_diff(parent, oid, ".backlog")) == sorted(store.tree_diff(parent, oid, ".backlog"))
+        for path in (".backlog/tasks/next-id", task_path(mine[0]), ".backlog/none", "README.md"):
+            found = git(repo, "rev-parse", "-q", "--verify", f"{sha}:{path}", check=False)
+            assert str(store.blob_id_at(oid, path) or "") == found, (sha, path)
+
+
+def test_agent_branches_are_found_loose_packed_and_updated_after_packing(tmp_path: Path) -> None:
+    """The agent-branch listing reads the ref files and packed-refs itself (listing every ref grows with
+    the request and claim refs); it must agree with git in every storage state."""
+    from backlog_git.gitstore import GitStore
+
+    repo = init_repo(tmp_path / "repo")
+    git(repo, "branch", "backlog/packed")
+    git(repo, "branch", "backlog/nested/deep")
+    git(repo, "branch", "backlog/gone")
+    git(repo, "pack-refs", "--all")
+    git(repo, "commit", "-q", "--allow-empty", "-m", "later")
+    git(repo, "branch", "-f", "backlog/packed", "HEAD")  # a loose file now overrides the packed line
+    git(repo, "branch", "backlog/loose")
+    git(repo, "branch", "-D", "backlog/gone")
+    for n in range(50):
+        git(repo, "update-ref", f"refs/backlog/requests/r{n}", "HEAD")
+    (repo / ".git" / "refs" / "heads" / "backlog" / "stale.lock").write_text("x")
+    expected = {
+        line.split()[1].removeprefix("refs/heads/backlog/"): line.split()[0]
+        for line in git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/backlog/").splitlines()
+    }
+    tips = GitStore(repo).branch_tips("backlog/")
+    assert {name: str(tip) for name, tip in tips.items()} == expected
+    assert set(expected) == {"packed", "nested/deep", "loose"}

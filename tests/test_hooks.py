@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server_support import BACKLOG_CMD, base_env, make_repo
+from support.server import BACKLOG_CMD, base_env, make_repo
 
 import backlog_git
 from backlog_git.engine import Backlog

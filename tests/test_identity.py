@@ -19,11 +19,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from gitutil import cli_ok, git, init_repo, message
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.types import Implementation
-from test_server_support import SERVE, Client, base_env
+from support import cli_ok, git, init_repo, message
+from support.server import SERVE, Client, base_env
 
 from backlog_git.config import default_writer
 from backlog_git.server.plumbing import mcp_writer

@@ -26,7 +26,7 @@ from typing import Any
 
 import anyio
 import pytest
-from test_server_support import Client, make_repo, run_cli, serve, text_of
+from support.server import Client, make_repo, run_cli, serve, text_of
 
 from backlog_git.cli.words import cli_words
 

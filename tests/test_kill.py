@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitutil import clean_env, fsck, git, init_store, porcelain
+from support import clean_env, fsck, git, init_store, porcelain
 
 from backlog_git.engine import Backlog
 
@@ -110,7 +110,7 @@ def test_sigkill_at_random_moments_loses_nothing_acknowledged(tmp_path: Path, ag
 
 def test_a_failed_add_leaves_nothing_behind_and_names_the_lock(tmp_path: Path) -> None:
     """Hardening item 6: with a stale ``refs/heads/main.lock`` an add fails; nothing of it stays visible."""
-    from gitutil import cli, cli_ok
+    from support import cli, cli_ok
 
     repo = init_store(tmp_path / "repo")
     cli_ok(repo, "add", "before")

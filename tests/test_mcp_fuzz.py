@@ -25,10 +25,10 @@ from typing import Any
 
 import anyio
 import anyio.from_thread
-from gitutil import cli, fsck, init_store, porcelain_outside_store
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_server_support import Client, serve, text_of
+from support import cli, fsck, init_store, porcelain_outside_store
+from support.server import Client, serve, text_of
 
 EXAMPLES = int(os.environ.get("BACKLOG_FUZZ_EXAMPLES", "300"))
 FORBIDDEN = (

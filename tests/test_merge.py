@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from support import task_bytes
 
 from backlog_git import taskfile
 from backlog_git.merge import (
@@ -31,22 +32,19 @@ T3 = "2026-11-24T11:00:00Z"
 BASE_BODY = "# Spec\n\nline one\nline two\nline three\nline four\nline five\n"
 
 
+BASE_FIELDS: dict[str, Any] = {
+    "uuid": UUID,
+    "id": 7,
+    "description": "Fix login redirect",
+    "status": "pending",
+    "tags": ["bug", "auth"],
+    "entry": T0,
+    "modified": T0,
+}
+
+
 def make(body: str = BASE_BODY, **fields: Any) -> bytes:
-    data: dict[str, Any] = {
-        "uuid": UUID,
-        "id": 7,
-        "description": "Fix login redirect",
-        "status": "pending",
-        "tags": ["bug", "auth"],
-        "entry": T0,
-        "modified": T0,
-    }
-    for key, value in fields.items():
-        if value is None:
-            data.pop(key, None)
-        else:
-            data[key] = value
-    return taskfile.dump(Task.model_validate(data), body)
+    return task_bytes(BASE_FIELDS, body, **fields)
 
 
 def merge(base: bytes | None, ours: bytes, theirs: bytes, **kwargs: Any) -> MergeResult:
@@ -459,17 +457,21 @@ CONFLICTED = (
     b"---\nuuid: " + UUID.encode() + b"\nid: 7\n<<<<<<< HEAD\ndescription: a\n=======\ndescription: b\n"
     b">>>>>>> other\nentry: 2026-11-24T08:00:00Z\nmodified: 2026-11-24T08:00:00Z\n---\n"
 )
+UNREADABLE = (
+    b"---\nuuid: " + UUID.encode() + b"\nid: [7\ndescription: a\n"
+    b"entry: 2026-11-24T08:00:00Z\nmodified: 2026-11-24T08:00:00Z\n---\n"
+)
 
 
 def test_one_unreadable_side_keeps_the_other_and_the_raw_text() -> None:
     good = make(priority="H", modified=T1)
-    result = merge(make(), good, CONFLICTED)
+    result = merge(make(), good, UNREADABLE)
     task, body = task_of(result), body_of(result)
     assert task.priority == "H" and CONFLICT_TAG in task.tags
-    assert "<<<<<<< HEAD\n" in body and "could not be read" in body and "agent-b" in body
+    assert "\nid: [7\n" in body and "could not be read" in body and "agent-b" in body
     assert body.startswith(BASE_BODY)
     assert not result.failed and [c.field for c in result.conflicts] == ["file"]
-    again = merge_task_bytes(make(), result.data, CONFLICTED, ours_label="agent-a", theirs_label="agent-b")
+    again = merge_task_bytes(make(), result.data, UNREADABLE, ours_label="agent-a", theirs_label="agent-b")
     assert again.data == result.data
 
 
@@ -486,14 +488,84 @@ def test_undecodable_side_is_kept_as_text() -> None:
 
 def test_both_sides_unreadable_returns_ours_and_fails() -> None:
     other = b"---\n: : :\n---\n"
-    result = merge_task_bytes(make(), CONFLICTED, other)
-    assert result.failed and result.data == CONFLICTED and len(result.errors) == 2
+    result = merge_task_bytes(make(), UNREADABLE, other)
+    assert result.failed and result.data == UNREADABLE and len(result.errors) == 2
     assert merge_task_bytes(None, other, other).failed
 
 
 def test_unreadable_base_counts_as_no_base() -> None:
-    result = merge(CONFLICTED, make(tags=["a"]), make(tags=["b"], modified=T1))
+    result = merge(UNREADABLE, make(tags=["a"]), make(tags=["b"], modified=T1))
     assert task_of(result).tags == ["a", "b"]
+
+
+# --- rule 8: git conflict markers (a text merge committed unfinished) ----------------------------------
+
+# What `git merge-file -L HEAD -L base -L other` writes for two edits of one task (the default style).
+TEXT_MERGED = (
+    b"---\nuuid: " + UUID.encode() + b"\nid: 7\n"
+    b"<<<<<<< HEAD\ndescription: Title A\nstatus: pending\npriority: H\n"
+    b"=======\ndescription: Title B\nstatus: pending\nproject: web\n>>>>>>> other\n"
+    b"tags:\n  - bug\n  - auth\nentry: 2026-11-24T08:00:00Z\n"
+    b"<<<<<<< HEAD\nmodified: 2026-11-24T09:00:00Z\n---\n# Spec\n\nline one A\n"
+    b"=======\nmodified: 2026-11-24T10:00:00Z\n---\n# Spec\n\nline one B\n>>>>>>> other\n"
+    b"line two\n"
+)
+GIT_MARKER_LINES = ("<<<<<<<", "=======\n", ">>>>>>>", "|||||||")
+
+
+def _no_git_markers(data: bytes) -> None:
+    for line in data.decode().splitlines(keepends=True):
+        assert not line.startswith(GIT_MARKER_LINES), f"git marker left in:\n{data.decode()}"
+
+
+def test_git_conflict_markers_are_read_back_into_both_versions_and_merged() -> None:
+    good = make(status="completed", modified=T1)
+    result = merge(make(), good, TEXT_MERGED)
+    _no_git_markers(result.data)
+    task, body = task_of(result), body_of(result)
+    assert (task.status, task.priority, task.project) == ("completed", "H", "web"), "every side's edit is kept"
+    lost = "Title A" if task.description == "Title B" else "Title B"
+    assert task.description in ("Title A", "Title B")
+    assert any(n.description.startswith("merge: description") and lost in n.description for n in task.annotations)
+    assert CONFLICT_BEGIN in body and "line one A\n" in body and "line one B\n" in body and "line two\n" in body
+    assert CONFLICT_TAG in task.tags, "a committed text merge is flagged for a person to look at"
+    # Merging again, with either input, changes nothing: no second copy, no growth.
+    assert merge(make(), result.data, TEXT_MERGED).data == result.data
+    assert merge(make(), result.data, good).data == result.data
+    assert merge(make(), TEXT_MERGED, TEXT_MERGED.replace(b"line two", b"line 2")).data.count(b"line one A") == 1
+
+
+def test_git_conflict_markers_with_the_base_version_merge_against_it() -> None:
+    """``merge.conflictStyle=diff3`` marks the base too: a removal on one side then stays removed."""
+    marked = make().replace(
+        b"tags:\n  - bug\n  - auth\n",
+        b"tags:\n<<<<<<< HEAD\n  - bug\n  - a\n||||||| base\n  - bug\n  - auth\n=======\n  - auth\n  - b\n"
+        b">>>>>>> other\n",
+    )
+    assert marked != make()
+    result = merge(make(), make(), marked)
+    _no_git_markers(result.data)
+    assert sorted(task_of(result).tags) == ["a", "b", CONFLICT_TAG]
+
+
+def test_a_marked_base_is_read_back_too() -> None:
+    good = make(priority="L", modified=T2)
+    assert merge(TEXT_MERGED, TEXT_MERGED, good).data == good
+
+
+def test_git_markers_inside_fenced_code_in_a_doc_are_content() -> None:
+    doc = BASE_BODY + "\n```text\n<<<<<<< HEAD\nmine\n=======\nyours\n>>>>>>> other\n```\n"
+    result = merge(make(body=doc), make(body=doc, priority="H", modified=T1), make(body=doc, project="p", modified=T2))
+    assert result.clean and body_of(result) == doc
+    task = task_of(result)
+    assert (task.priority, task.project) == ("H", "p") and CONFLICT_TAG not in task.tags
+
+
+def test_unfinished_git_markers_are_an_unreadable_side() -> None:
+    """A ``<<<<<<<`` without its ``=======``/``>>>>>>>`` marks no versions: rule 7 keeps the raw text."""
+    unfinished = TEXT_MERGED.split(b"=======\ndescription: Title B")[0] + b"\n---\n"
+    result = merge(make(), make(priority="H", modified=T1), unfinished)
+    assert [c.field for c in result.conflicts] == ["file"] and "could not be read" in body_of(result)
 
 
 def test_output_that_would_not_parse_fails_the_merge_instead(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,7 +12,7 @@ import os
 import random
 from pathlib import Path
 
-from gitutil import (
+from support import (
     assert_no_conflict_markers,
     bare_remote,
     cli,

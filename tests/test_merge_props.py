@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from hypothesis import HealthCheck, given, note, settings
+from hypothesis import HealthCheck, assume, given, note, settings
 from hypothesis import strategies as st
 
 from backlog_git import taskfile
@@ -284,6 +284,63 @@ def test_an_unreadable_side_never_breaks_the_output(
         taskfile.parse(broken)
     except taskfile.TaskFileError:
         assert CONFLICT_TAG in parsed.task.tags
+
+
+@st.composite
+def text_merges(draw: st.DrawFn) -> tuple[bytes, bytes, bytes, bool, tuple[bytes, bytes]]:
+    """A base, an edit of it, and a text merge of two more edits committed with git's markers around the
+    whole file (``diff3``: with the base between them)."""
+    state = draw(base_states(unique=True))
+    base, good = render(state), render(draw(edits(state)))
+    one, two = render(draw(edits(state))), render(draw(edits(state)))
+    assume(one != two)  # git marks only hunks the sides changed differently
+    diff3 = draw(st.booleans())
+
+    def ended(data: bytes) -> bytes:
+        return data if data.endswith(b"\n") else data + b"\n"
+
+    middle = b"||||||| base\n" + ended(base) if diff3 else b""
+    marked = b"<<<<<<< one\n" + ended(one) + middle + b"=======\n" + ended(two) + b">>>>>>> two\n"
+    return base, good, marked, diff3, (one, two)
+
+
+@SETTINGS
+@given(text_merges(), labels)
+def test_a_committed_text_merge_is_read_back_and_merged(
+    scenario: tuple[bytes, bytes, bytes, bool, tuple[bytes, bytes]], label: str | None
+) -> None:
+    """Rule 8: no git marker survives, nothing either version changed is lost (with default markers the
+    versions' base is unknown, so a removal may come back; with diff3 markers removals stay removed), and the
+    merge is symmetric and stable."""
+    base, good, marked, diff3, versions = scenario
+    forward = merge_task_bytes(base, good, marked, ours_label="agent-a", theirs_label=label)
+    backward = merge_task_bytes(base, marked, good, ours_label=label, theirs_label="agent-a")
+    assert forward.data == backward.data and not forward.failed
+    result = taskfile.parse(forward.data)
+    assert not [line for line in forward.data.split(b"\n") if line[:7] in (b"<<<<<<<", b"=======", b">>>>>>>")]
+    if CONFLICT_TAG not in taskfile.parse(base).task.tags:  # (else the other side may have just removed it)
+        assert CONFLICT_TAG in result.task.tags
+    assert merge_task_bytes(base, forward.data, marked, theirs_label=label).data == forward.data
+    assert merge_task_bytes(base, forward.data, good, theirs_label="agent-a").data == forward.data
+    before = taskfile.parse(base)
+    notes = {annotation.description for annotation in result.task.annotations}
+    for side in (good, *versions):
+        parsed = taskfile.parse(side)
+        _check_body_kept(before.body, parsed.body, result.body)
+        if diff3 or side == good:
+            _check_values_kept(before.task, parsed.task, result.task, notes)
+            _check_sets_kept(before.task, parsed.task, result.task)
+            continue
+        # Without the versions' base, unsetting a value or removing a tag is not known as a change.
+        values, previous, merged = _values(parsed.task), _values(before.task), _values(result.task)
+        for name, value in values.items():
+            if value is None or value is ABSENT or canonical(value) == canonical(previous.get(name, ABSENT)):
+                continue
+            if canonical(value) != canonical(merged.get(name, ABSENT)):
+                assert any(n.startswith(f"merge: {name} was {show(value)} (") for n in notes), (name, value, notes)
+        for name in ("tags", "depends"):
+            added = set(getattr(parsed.task, name)) - set(getattr(before.task, name))
+            assert added <= set(getattr(result.task, name))
 
 
 @settings(max_examples=100, deadline=None)

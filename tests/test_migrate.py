@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import changed_paths, clean_env, git, head_count, status, trailers
+from support import changed_paths, clean_env, git, head_count, status, trailers
 
 from backlog_git import config as configmod
 from backlog_git import migrate_cli

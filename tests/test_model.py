@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from pydantic import ValidationError
+from support import build_task
 
 from backlog_git.model import (
     MAX_ATTRIBUTE_DEPTH,
@@ -25,9 +26,7 @@ T0 = "2026-01-31T09:00:00Z"
 
 
 def make(**update: Any) -> Task:
-    data: dict[str, Any] = {"uuid": UUID, "id": 1, "description": "x", "entry": T0, "modified": T0}
-    data.update(update)
-    return Task.model_validate(data)
+    return build_task({"uuid": UUID, "id": 1, "description": "x", "entry": T0, "modified": T0}, **update)
 
 
 def message(**update: Any) -> str:

@@ -14,10 +14,11 @@ import time
 from pathlib import Path
 
 import pytest
-from gitutil import (
+from support import (
     clean_env,
     cli,
     cli_ok,
+    commit_count,
     comparable,
     configure,
     created_uuid,
@@ -68,10 +69,6 @@ def index_outside_store(repo: Path) -> str:
 
 def branch_tip(repo: Path, agent: str) -> str:
     return git(repo, "rev-parse", f"refs/heads/backlog/{agent}")
-
-
-def commit_count(repo: Path, rev: str) -> int:
-    return int(git(repo, "rev-list", "--count", rev))
 
 
 def trailer_values(repo: Path, rev: str, key: str) -> list[str]:

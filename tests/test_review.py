@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import git, init_repo, task_path
+from support import add, git, init_repo, task_path
 
 from backlog_git.board import add_review_arguments, render_review, review_main
 from backlog_git.board.review_format import md
@@ -28,27 +28,23 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = ROOT / "examples" / "review-comment.yml"
 
 
-def _add(backlog: Backlog, description: str, **kwargs: Any) -> dict[str, Any]:
-    return backlog.add(description, **kwargs).tasks[0]
-
-
 @pytest.fixture(scope="module")
 def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = init_repo(tmp_path_factory.mktemp("review") / "repo")
     main = Backlog.open(str(repo), env={}, writer="lead")
     t = {}
-    t["docs"] = _add(main, "Write the docs")
-    t["old"] = _add(main, "Old bug nobody sees")
-    t["reopen"] = _add(main, "Closed too early")
-    t["refactor"] = _add(main, "Refactor the parser", priority="M", tags=["bug"])
-    t["spec"] = _add(main, "Needs a spec")
-    t["claim"] = _add(main, "Claim me")
-    t["purge"] = _add(main, "Purge me")
-    t["archive"] = _add(main, "Archive me")
-    t["untouched"] = _add(main, "Nobody touches this")
-    t["respec"] = _add(main, "Spec gets rewritten")
+    t["docs"] = add(main, "Write the docs")
+    t["old"] = add(main, "Old bug nobody sees")
+    t["reopen"] = add(main, "Closed too early")
+    t["refactor"] = add(main, "Refactor the parser", priority="M", tags=["bug"])
+    t["spec"] = add(main, "Needs a spec")
+    t["claim"] = add(main, "Claim me")
+    t["purge"] = add(main, "Purge me")
+    t["archive"] = add(main, "Archive me")
+    t["untouched"] = add(main, "Nobody touches this")
+    t["respec"] = add(main, "Spec gets rewritten")
     main.doc_write(t["respec"]["uuid"], "# Old spec\n")
-    t["release"] = _add(main, "Release me")
+    t["release"] = add(main, "Release me")
     Backlog.open(str(repo), env={}, writer="agent-a").claim(t["release"]["uuid"], lease="1h")
     main.done(t["reopen"]["uuid"])
     main.delete(t["purge"]["uuid"])
@@ -66,7 +62,7 @@ def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     agent.archive(0)
     agent.done(t["docs"]["uuid"])
     agent.delete(t["old"]["uuid"])
-    t["new"] = _add(agent, "Ship the @board <script>", project="web.ui", tags=["ui"], priority="H", due="2030-01-15")
+    t["new"] = add(agent, "Ship the @board <script>", project="web.ui", tags=["ui"], priority="H", due="2030-01-15")
     agent.modify(t["refactor"]["uuid"], changes={"priority": "H", "depends": t["new"]["uuid"]},
                  add_tags=["urgent"], remove_tags=["bug"])
     agent.doc_write(t["spec"]["uuid"], "# Spec\nDo the thing.\n")
@@ -135,7 +131,7 @@ def test_added_task_with_an_agent_is_a_claim(scenario: dict[str, Any]) -> None:
     backlog = Backlog.open(str(repo), env={}, writer="agent-c")
     git(repo, "switch", "-q", "-c", "claims", "feature")
     try:
-        task = _add(backlog, "Mine from the start", agent="agent-c")
+        task = add(backlog, "Mine from the start", agent="agent-c")
         data = review(backlog.state, "feature..claims")
         assert data["added"] == data["claims"] == [task["uuid"]]
         record = data["tasks"][0]

@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from gitutil import cli, cli_ok, git, two_clones
-from test_server_support import serve
+from support import cli, cli_ok, git, two_clones
+from support.server import serve
 
 HOSTILE_REMOTES = [
     "--upload-pack=touch {marker}; git-upload-pack",
@@ -71,7 +71,7 @@ async def test_mcp_task_sync_refuses_option_like_remotes_and_runs_nothing(tmp_pa
 
 def test_hostile_sizes_get_messages_not_internal_errors(tmp_path: Path) -> None:
     """Hardening item 11 at the engine: a filter of thousands of terms, an absurd archive age."""
-    from gitutil import init_store, open_human
+    from support import init_store, open_human
 
     from backlog_git.errors import InvalidInput
 
@@ -91,7 +91,7 @@ def test_writes_never_go_through_symbolic_links(tmp_path: Path) -> None:
     """Hardening item 10: a committed link ``.backlog/tasks/ab -> outside`` or a linked ``.backlog``."""
     import uuid as uuidlib
 
-    from gitutil import init_store, open_human
+    from support import init_store, open_human
 
     from backlog_git.errors import RepositoryError
 

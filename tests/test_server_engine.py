@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_server_support import Client, make_repo, serve, task_file, today_utc
+from support.server import Client, make_repo, serve, task_file, today_utc
 
 pytestmark = pytest.mark.anyio
 

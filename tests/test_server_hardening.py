@@ -27,7 +27,8 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_server_support import SERVE, base_env, commit_count, make_repo, serve
+from support import head_count
+from support.server import SERVE, base_env, make_repo, serve
 
 from backlog_git import model
 from backlog_git.errors import InvalidInput
@@ -194,7 +195,7 @@ async def test_bad_parameters_over_mcp_get_the_projects_messages_quickly(tmp_pat
     repo = make_repo(tmp_path / "repo")
     async with serve(repo) as client:
         await client.add("Seed")
-        before = commit_count(repo)
+        before = head_count(repo)
 
         text = await client.fail("task_add")
         assert "description is missing" in text
@@ -232,7 +233,7 @@ async def test_bad_parameters_over_mcp_get_the_projects_messages_quickly(tmp_pat
         # One the model refuses (an attribute 22 levels deep) names the attribute.
         text = await client.fail("task_import", tasks='[{"description": "d", "a": ' + "[" * 22 + "]" * 22 + "}]")
         assert "Attribute 'a' is nested more than 20 levels" in text, text
-        assert commit_count(repo) == before + 1  # only the "Null project" add
+        assert head_count(repo) == before + 1  # only the "Null project" add
 
 
 @anyio_test
@@ -245,7 +246,7 @@ async def test_a_namespace_or_agent_id_too_long_is_a_clear_error_on_every_call(t
                 text = await client.fail(name, **arguments)
                 assert "300 characters long; at most 100 are allowed" in text, text
                 assert variable in text
-    assert commit_count(repo) == 0
+    assert head_count(repo) == 0
 
 
 # ---------------------------------------------------------------------------------------------

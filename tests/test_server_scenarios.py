@@ -5,7 +5,7 @@ success, the port expects ``isError`` (deliberate fix, contract §15.2)."""
 from __future__ import annotations
 
 import pytest
-from test_server_support import Client
+from support.server import Client
 
 pytestmark = pytest.mark.anyio
 

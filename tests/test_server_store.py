@@ -10,15 +10,8 @@ from pathlib import Path
 
 import anyio
 import pytest
-from test_server_support import (
-    Client,
-    commit_count,
-    git,
-    make_repo,
-    run_cli,
-    serve,
-    task_file,
-)
+from support import git, head_count
+from support.server import Client, make_repo, run_cli, serve, task_file
 
 from backlog_git.config import slug
 
@@ -110,11 +103,11 @@ async def test_one_commit_per_mutation_and_none_for_reads(srv: Client) -> None:
         ("task_undo", {}),
     ]
     for name, arguments in steps:
-        before = commit_count(repo)
+        before = head_count(repo)
         result = await srv.ok(name, **arguments)
-        assert commit_count(repo) == before + 1, name
+        assert head_count(repo) == before + 1, name
         assert result["commit"] == git(repo, "rev-parse", "HEAD")
-    before = commit_count(repo)
+    before = head_count(repo)
     for name, arguments in [
         ("task_list", {"filter": ""}),
         ("task_info", {"id": "1"}),
@@ -126,7 +119,7 @@ async def test_one_commit_per_mutation_and_none_for_reads(srv: Client) -> None:
         ("task_history", {"id": "1"}),
     ]:
         await srv.ok(name, **arguments)
-    assert commit_count(repo) == before
+    assert head_count(repo) == before
 
 
 async def test_modify_of_many_tasks_is_undone_at_once(srv: Client) -> None:
@@ -219,7 +212,7 @@ async def test_concurrent_calls_are_all_applied(srv: Client) -> None:
     tasks = await srv.tasks("")
     assert len(tasks) == 12
     assert sorted(t["id"] for t in tasks) == list(range(1, 13))
-    assert commit_count(srv.repo) >= 12  # type: ignore[arg-type]
+    assert head_count(srv.repo) >= 12  # type: ignore[arg-type]
 
 
 async def test_two_servers_on_one_repository(tmp_path: Path) -> None:

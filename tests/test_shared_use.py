@@ -8,7 +8,7 @@ import stat
 from pathlib import Path
 
 import pytest
-from gitutil import (
+from support import (
     BACKLOG_GIT,
     clean_env,
     cli,

@@ -13,7 +13,7 @@ import uuid as uuidlib
 from pathlib import Path
 
 import pytest
-from gitutil import (
+from support import (
     assert_no_conflict_markers,
     cli,
     cli_ok,

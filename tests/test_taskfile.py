@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from support import build_task
 
 from backlog_git.model import PROJECT_RE, Annotation, Task
 from backlog_git.taskfile import FIELD_ORDER, TaskFileError, dump, parse
@@ -66,16 +67,11 @@ def fields_of(task: Task) -> dict[str, Any]:
     return {**task.model_dump(), **task.extras}
 
 
+TASK_FIELDS: dict[str, Any] = {"uuid": UUID, "id": 12, "description": "Fix login redirect", "entry": T0, "modified": T0}
+
+
 def base_task(**update: Any) -> Task:
-    data: dict[str, Any] = {
-        "uuid": UUID,
-        "id": 12,
-        "description": "Fix login redirect",
-        "entry": T0,
-        "modified": T0,
-    }
-    data.update(update)
-    return Task.model_validate(data)
+    return build_task(TASK_FIELDS, **update)
 
 
 # ------------------------------------------------------------------ round trip
@@ -278,6 +274,23 @@ def test_error_invalid_field_names_field_and_line() -> None:
     assert err.line == 5
     assert "priority" in err.reason and "H, M, L" in err.reason
     assert str(err).startswith(".backlog/tasks/0f/x.md:5: ")
+
+
+def test_error_git_conflict_markers_name_the_marker_line_and_the_fix() -> None:
+    """A text merge committed unfinished: the first marker's line, and how to finish the merge by hand."""
+    err = _err(f"---\nuuid: {UUID}\nid: 1\n<<<<<<< HEAD\ndescription: a\n=======\ndescription: b\n"
+               ">>>>>>> other\nentry: 2026-01-01T00:00:00Z\nmodified: 2026-01-01T00:00:00Z\n---\n")
+    assert err.line == 4
+    assert "git conflict marker '<<<<<<< HEAD'" in err.reason
+    assert "delete the '<<<<<<<', '=======' and '>>>>>>>' lines" in err.reason
+    assert str(err).startswith(".backlog/tasks/0f/x.md:4: ")
+
+
+def test_git_conflict_markers_in_the_body_are_text() -> None:
+    """The body is the doc, kept byte for byte (merging is where markers are read back, see merge rule 8)."""
+    body = "<<<<<<< HEAD\nmine\n=======\nyours\n>>>>>>> other\n"
+    task = Task(uuid=UUID, id=1, description="x", entry=T0, modified=T0)
+    assert parse(dump(task, body)).body == body
 
 
 def test_error_missing_required_field() -> None:

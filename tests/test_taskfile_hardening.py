@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import build_task, git, init_repo
 
 from backlog_git.model import MAX_ATTRIBUTE_DEPTH, MAX_TAGS, Annotation, Task
 from backlog_git.taskfile import TaskFileError, dump, parse
@@ -31,10 +32,8 @@ def _err(raw: str | bytes) -> TaskFileError:
 
 
 def _task(**update: Any) -> Task:
-    data: dict[str, Any] = {"uuid": UUID, "id": 12, "description": "Fix login redirect", "entry": T0,
-                            "modified": T0}
-    data.update(update)
-    return Task.model_validate(data)
+    return build_task({"uuid": UUID, "id": 12, "description": "Fix login redirect", "entry": T0, "modified": T0},
+                      **update)
 
 
 def billion_laughs(levels: int = 9) -> str:
@@ -142,18 +141,11 @@ def test_project_gitattributes_keeps_the_store_lf() -> None:
     assert _project_attributes_line().split()[1:] == ["merge=backlog", "eol=lf"]
 
 
-def _git(cwd: Path, *args: str) -> None:
-    subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "commit.gpgsign=false",
-                    *args], cwd=cwd, check=True, capture_output=True, timeout=60)
-
-
 @pytest.mark.parametrize("attributes", [None, "project"])
 def test_clone_with_autocrlf_reads_the_same_task(tmp_path: Path, attributes: str | None) -> None:
     """A real `git clone -c core.autocrlf=true`: without the attribute git writes CRLF and the
     reader copes; with the project's `.gitattributes` line the checkout is the committed bytes."""
-    origin = tmp_path / "origin"
-    origin.mkdir()
-    _git(origin, "init", "-q", "-b", "main")
+    origin = init_repo(tmp_path / "origin", commit=False)
     task = _task(tags=["bug"], description="multi\nline\n", annotations=[Annotation(entry=T0, description="n")])
     body = "# Spec\n\nReturn to the page.\n---\nstill body\n"
     raw = dump(task, body)
@@ -162,10 +154,10 @@ def test_clone_with_autocrlf_reads_the_same_task(tmp_path: Path, attributes: str
     (origin / rel).write_bytes(raw)
     if attributes:
         (origin / ".gitattributes").write_text(_project_attributes_line() + "\n")
-    _git(origin, "add", "-A")
-    _git(origin, "commit", "-q", "-m", "task")
+    git(origin, "add", "-A")
+    git(origin, "commit", "-q", "-m", "task")
     clone = tmp_path / "clone"
-    _git(tmp_path, "clone", "-q", "-c", "core.autocrlf=true", str(origin), str(clone))
+    git(tmp_path, "clone", "-q", "-c", "core.autocrlf=true", str(origin), str(clone))
     checked_out = (clone / rel).read_bytes()
     if attributes:
         assert checked_out == raw

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
-from conftest import changed_paths, git, head_count, outside_files, status, subject, task_path, trailers
+from support import add, changed_paths, git, head_count, outside_files, status, subject, task_path, trailers
 
 from backlog_git import config as configmod
 from backlog_git.engine import Backlog
@@ -17,10 +16,6 @@ from backlog_git.errors import BrokenTaskFile, NotFound, NothingToUndo, UndoConf
 Opener = Callable[..., Backlog]
 ME: dict[str, str] = {}  # the default writer: commits on the checked-out branch
 OTHER = {"BACKLOG_AGENT_ID": "b2"}
-
-
-def add(backlog: Backlog, description: str = "task", **kwargs: Any) -> dict[str, Any]:
-    return backlog.add(description, **kwargs).tasks[0]
 
 
 def snapshot(repo: Path) -> dict[str, bytes]:
@@ -292,7 +287,7 @@ def test_undo_goes_further_back_when_every_op_of_the_newest_second_is_undone(tmp
     (a walk that stopped at the second boundary used to report nothing to undo)."""
     import time as timelib
 
-    from conftest import init_repo
+    from support import init_repo
 
     from backlog_git.engine import Backlog
 

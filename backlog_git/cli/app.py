@@ -11,6 +11,7 @@ did-you-mean follow from the registry.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -259,9 +260,16 @@ class Context:
     @property
     def backlog(self) -> Backlog:
         if self._backlog is None:
-            from ..engine import Backlog
+            enabled = gc.isenabled()
+            gc.disable()  # the engine's import builds objects that all stay: no collection meanwhile
+            try:
+                from ..engine import Backlog
 
-            self._backlog = Backlog.open(self.args.repo)
+                self._backlog = Backlog.open(self.args.repo)
+            finally:
+                if enabled:
+                    gc.enable()
+            self._backlog.state.keeps_heap = True  # a one-shot process: see StoreState.keeps_heap
         return self._backlog
 
     @property

@@ -349,6 +349,8 @@ INFO_ORDER = ("id", "description", "status", "project", "priority", "tags", "due
               "recur", "parent", "start", "end", "entry", "modified", "agent", "lease", "depends", "has_doc",
               "urgency", "uuid")
 DATE_FIELDS = {"due", "wait", "scheduled", "until", "start", "end", "entry", "modified"}
+LISTED_APART = frozenset({"annotations", "not_ready"})
+"""Keys of an info record shown as rows of their own, one per item, rather than as one value."""
 
 
 def info_text(
@@ -363,7 +365,7 @@ def info_text(
     """A task as Name/Value lines: field names as the filter language spells them, values readable."""
     moment = now or datetime.now(UTC)
     rows: list[tuple[str, str]] = []
-    keys = [k for k in INFO_ORDER if k in task] + [k for k in task if k not in INFO_ORDER and k != "annotations"]
+    keys = [k for k in INFO_ORDER if k in task] + [k for k in task if k not in INFO_ORDER and k not in LISTED_APART]
     if "has_doc" not in task:
         keys.insert(keys.index("urgency") if "urgency" in keys else len(keys), "has_doc")
     for key in keys:
@@ -376,6 +378,9 @@ def info_text(
                 rows.append((key if number == 0 else "", _named(str(uuid), related)))
         else:
             rows.append((key, _value(key, value, moment)))
+        if key == "status":  # right under the status: what keeps a pending task out of +READY
+            rows += [("not ready" if number == 0 else "", clean(str(reason)))
+                     for number, reason in enumerate(task.get("not_ready") or [])]
     for number, other in enumerate(blocking):
         rows.append(("blocking" if number == 0 else "", _named(str(other.get("uuid")), {other["uuid"]: other})))
     for number, note in enumerate(task.get("annotations") or []):

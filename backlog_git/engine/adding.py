@@ -14,6 +14,7 @@ from ..model import UUID_RE, Task
 from . import validate
 from .archive import archive_files
 from .recurrence import spawn_instances
+from .similar import hint
 from .state import StoreState
 from .transaction import Build, Change, next_id, write_task
 
@@ -63,7 +64,8 @@ def add(
         task = validate.validated(data)
         write_task(state, change, task, "")
         spawn_instances(state, change, task, now)
-        return f"Created task {task.uuid} (id {task.id})."
+        similar = hint(state.word_index(), state.index.tasks, task)
+        return f"Created task {task.uuid} (id {task.id}).{similar}"
 
     return build
 

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 from ..errors import InvalidInput, NotFound, WrongState
 from ..gitstore import ClaimBoard, RemoteClaim, Unreachable
 from ..model import Task
-from ..query import sort_tasks
 from .state import StoreState
 from .transaction import Build, Change, Transaction, write_task
 
@@ -171,11 +170,13 @@ def publish_release(state: StoreState, task: Task, holder_id: str, now: datetime
 
 
 def _next_free(state: StoreState, filter: str, now: datetime) -> Task:
+    """The most urgent free match, in list order (urgency descending, then id): one pass, no sort."""
     ctx = state.context(now)
-    for task in sort_tasks(state.select(filter or "+READY", ctx), ctx, None):
-        if task.status == "pending" and holder(task, now) is None:  # nobody holds it, the caller neither
-            return task
-    raise NotFound(f"No free task matches '{filter or '+READY'}': every match is held, blocked or not pending.")
+    free = [t for t in state.select(filter or "+READY", ctx) if t.status == "pending" and holder(t, now) is None]
+    if not free:
+        raise NotFound(f"No free task matches '{filter or '+READY'}': every match is held, blocked or not pending.")
+    score = ctx.urgency
+    return min(free, key=lambda t: (-score(t), t.id, t.uuid))
 
 
 def release(state: StoreState, ref: str, force: bool) -> Build:

@@ -92,6 +92,7 @@ class Backlog:
         return self._read(lambda s: len(s.select(filter, s.context())))
 
     def info(self, ref: str) -> dict[str, Any]:
+        """One task's record; a pending task that ``+READY`` leaves out also carries ``not_ready`` (why)."""
         return self._read(lambda s: reads.info(s, ref))
 
     def projects(self) -> builtins.list[str]:
@@ -279,8 +280,10 @@ class Backlog:
         return self._mutate("migrate", migrating.migrate(self.state, Path(source), collection=collection))
 
     def cursor(self) -> str:
-        """What every read saw: the checked-out tip and each agent branch's tip, as one opaque string."""
-        return self._read(changefeed.cursor)
+        """What every read saw: the checked-out tip and each agent branch's tip, as one opaque string.
+        Ref reads only (no refresh of the view), so an adapter can attach it to every result for free."""
+        with self.state.lock:
+            return changefeed.cursor(self.state)
 
     def undo(self) -> Outcome:
         """Revert this writer's latest operation that is not yet undone, as a new commit."""

@@ -26,8 +26,11 @@ def fields_of(file: TaskFile) -> dict[str, Any]:
 
 
 def field_changes(before: bytes | None, after: bytes | None) -> dict[str, list[Any]]:
-    old = parse_or_none(before, "before")
-    new = parse_or_none(after, "after")
+    return changes_between(parse_or_none(before, "before"), parse_or_none(after, "after"))
+
+
+def changes_between(old: TaskFile | None, new: TaskFile | None) -> dict[str, list[Any]]:
+    """The fields two parsed versions differ in, old → new (for callers that already parsed them)."""
     old_fields = fields_of(old) if old else {}
     new_fields = fields_of(new) if new else {}
     changes = {}

@@ -8,6 +8,7 @@ from typing import Any
 from ..errors import NotFound
 from ..query import sort_tasks
 from ..view import Entry
+from .readiness import not_ready
 from .setup import driver_problem
 from .state import StoreState, looks_like_id
 
@@ -35,11 +36,17 @@ def info(state: StoreState, ref: str) -> dict[str, Any]:
     ctx = state.context()
     text = str(ref).strip()
     if looks_like_id(text):
-        return state.record(state.resolve(text), ctx)
-    matches = sort_tasks(state.select(text, ctx), ctx, None)
-    if not matches:
-        raise NotFound(f"No task found matching '{text}'. Check the id with task_list.")
-    return state.records(matches[:1], ctx)[0]
+        entry = state.resolve(text)
+    else:
+        matches = sort_tasks(state.select(text, ctx), ctx, None)
+        if not matches:
+            raise NotFound(f"No task found matching '{text}'. Check the id with task_list.")
+        entry = state.view.by_uuid[matches[0].uuid]
+    record = state.record(entry, ctx)
+    reasons = not_ready(entry.task, ctx)
+    if reasons:  # only then: a ready task's record stays exactly what drop-in clients know
+        record["not_ready"] = reasons
+    return record
 
 
 def projects(state: StoreState) -> list[str]:

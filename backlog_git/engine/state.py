@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -17,13 +18,22 @@ from ..model import UUID_RE, Task, utc_now
 from ..overlay import AgentOverlay, MergedView
 from ..query import QueryContext, TaskIndex, compile_filter
 from ..query import urgency as urgency_of
-from ..view import Entry, WorkingView
+from ..view import Entry, WorkingView, gc_paused
+from .similar import WordIndex
 
 UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{8}[0-9a-f-]*$")
 
 
+SETTLE_AT = 1000
+
+
 class StoreState:
     """One namespace of one repository, for one writer; shared by reads and the write transaction."""
+
+    keeps_heap = False
+    """Set by a process that holds this store until it exits (a one-shot command, the server): once a
+    cold start has built the view (``SETTLE_AT`` tasks or more), everything alive is moved out of the
+    garbage collector's scans (``gc.freeze``), which would otherwise walk all those objects again."""
 
     def __init__(self, store: configmod.StoreConfig) -> None:
         self.config = store
@@ -36,6 +46,7 @@ class StoreState:
         self.view = MergedView(working, AgentOverlay(self.git, STORE_DIR))
         self.index = TaskIndex.build([])
         self.lock = threading.RLock()
+        self._words: WordIndex | None = None
 
     @property
     def namespace(self) -> str:
@@ -44,15 +55,36 @@ class StoreState:
     # ------------------------------------------------------------------ the view
     def refresh(self) -> MergedView:
         """Bring the view up to date with the disk and the agent branches; keep the index in step."""
+        cold = not self.view.entries
+        with gc_paused():  # a cold start builds every task's objects: collecting meanwhile only costs
+            view = self._refresh()
+            if cold and self.keeps_heap and len(view.entries) >= SETTLE_AT:
+                gc.freeze()  # before collection resumes: it would walk every new object first
+        return view
+
+    def _refresh(self) -> MergedView:
         self.git.repair_if_needed()
         removed, changed = self.view.refresh()
+        words = self._words
         for entry in removed:
             if entry.file is not None and self.view.by_uuid.get(entry.uuid) is None:
                 self.index.remove(entry.task)
+                if words is not None:
+                    words.discard(entry.uuid)
         for entry in changed:
             if entry.file is not None:
                 self.index.add(entry.task)
+                if words is not None:
+                    words.put(entry.task)
         return self.view
+
+    def word_index(self) -> WordIndex:
+        """The open tasks by description word (near-duplicate hints). Built on first use, not at open:
+        a read-only process never pays for it; afterwards every refresh keeps it in step."""
+        if self._words is None:
+            tasks = self.index.tasks
+            self._words = WordIndex.build(tasks[u] for u in self.index.by_status.get("pending", ()))
+        return self._words
 
     def context(self, now: datetime | None = None) -> QueryContext:
         by_uuid = self.view.by_uuid
@@ -65,7 +97,7 @@ class StoreState:
         )
 
     def record(self, entry: Entry, ctx: QueryContext) -> dict[str, Any]:
-        record = dict(entry.record())
+        record = entry.record()  # (a new dict)
         record["urgency"] = urgency_of(entry.task, ctx)
         return record
 

@@ -28,6 +28,8 @@ class Outcome:
     message: str
     tasks: list[dict[str, Any]] = field(default_factory=list)
     commit: str | None = None
+    cursor: str | None = None
+    """The change feed's cursor just after the operation ("" = an empty repository); None when unknown."""
 
 
 @dataclass
@@ -58,29 +60,39 @@ class Transaction:
     def run(self, op: str, build: Build, request_id: str | None = None) -> Outcome:
         """Run one operation as one commit (after a merge commit of what it read; see ``commit``).
         With ``request_id``, an operation already done under that id is not done again."""
-        from . import requests
+        from .changefeed import cursor
 
         state = self.state
         with state.lock, state.git.writer_lock():
-            change = Change(op, self.write_target())
-            state.refresh()
-            if request_id is not None:
-                earlier = requests.earlier_outcome(state, request_id)
-                if earlier is not None:
-                    return earlier
-            if state.index.clashing:
-                self._heal_clashing_ids(change.branch)
-            message = build(change, utc_now())
-            if not change.files and not change.always_commit:
-                return Outcome(message, self._records(change), None)
-            if request_id is not None:
-                change.trailers += [(requests.REQUEST_TRAILER, request_id), (requests.RESULT_TRAILER, message)]
-            self._commit_hand_edits(change)
-            sha = self.commit(change.branch, change.files, self._message(change))
-            if request_id is not None:
-                requests.remember(state, request_id, sha)
-            state.refresh()
-            return Outcome(message, self._records(change), sha)
+            outcome = self._run_locked(op, build, request_id)
+            # Read before the writer lock goes: no other writer of the clone can have committed since
+            # this operation did, so a change feed from this cursor neither repeats it nor skips anyone.
+            outcome.cursor = cursor(state)
+            return outcome
+
+    def _run_locked(self, op: str, build: Build, request_id: str | None) -> Outcome:
+        from . import requests
+
+        state = self.state
+        change = Change(op, self.write_target())
+        state.refresh()
+        if request_id is not None:
+            earlier = requests.earlier_outcome(state, request_id)
+            if earlier is not None:
+                return earlier
+        if state.index.clashing:
+            self._heal_clashing_ids(change.branch)
+        message = build(change, utc_now())
+        if not change.files and not change.always_commit:
+            return Outcome(message, self._records(change), None)
+        if request_id is not None:
+            change.trailers += [(requests.REQUEST_TRAILER, request_id), (requests.RESULT_TRAILER, message)]
+        self._commit_hand_edits(change)
+        sha = self.commit(change.branch, change.files, self._message(change))
+        if request_id is not None:
+            requests.remember(state, request_id, sha)
+        state.refresh()
+        return Outcome(message, self._records(change), sha)
 
     def _commit_hand_edits(self, change: Change) -> None:
         """A task file edited by hand since its last commit gets a commit of its own, credited to the

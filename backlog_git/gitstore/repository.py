@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import cast
 
 import pygit2
-from pygit2.enums import FileMode, RepositoryState, SortMode
+from pygit2.enums import FileMode, ObjectType, RepositoryState, SortMode
 
 from ..errors import InvalidInput, RepositoryError
 from ..layout import write_lock_path
@@ -53,6 +53,8 @@ _CAS_ATTEMPTS = 50
 GC_LOOSE_OBJECTS = 6700
 """git's own ``gc.auto`` default: past this many loose objects, ``git gc --auto`` packs them."""
 _ZERO = pygit2.Oid(hex="0" * 40)
+_MAX_REMEMBERED = 200_000
+"""Ancestry answers, and written trees' blob ids, a process keeps before starting over."""
 
 
 @dataclass(frozen=True)
@@ -184,6 +186,14 @@ class GitStore:
         self.workdir = Path(self.repo.workdir).resolve()
         self.gitdir = Path(self.repo.path)
         self._oids: dict[bytes, pygit2.Oid] = {}
+        self._ancestry: dict[tuple[pygit2.Oid, pygit2.Oid], bool] = {}
+        """(ancestor, descendant) → answer. Commits never change, so an answer holds forever."""
+        self._written: dict[str, tuple[pygit2.Oid, dict[str, bytes | None]]] = {}
+        """Per agent branch: the tip this process committed and the contents it wrote there by path."""
+        self._trees: dict[pygit2.Oid, dict[str, tuple[pygit2.Oid, int]]] = {}
+        """Tree listings by tree id (trees never change)."""
+        self._root_trees: dict[pygit2.Oid, pygit2.Oid] = {}
+        """Commit id → its tree's id."""
         self._lock_depth = 0
         self._gc: subprocess.Popen[bytes] | None = None
 
@@ -596,13 +606,35 @@ class GitStore:
         """Tips of the branches under ``refs/heads/<prefix>`` by their short name."""
         full = f"refs/heads/{prefix}"
         tips = {}
-        for name in self.repo.references:
+        for name in self._ref_names_under(full):
             if name.startswith(full):
                 try:
                     tips[name[len(full) :]] = cast(pygit2.Oid, self.repo.references[name].resolve().target)
-                except (KeyError, pygit2.GitError):
+                except (KeyError, ValueError, pygit2.GitError):
                     continue
         return tips
+
+    def _ref_names_under(self, prefix: str) -> list[str]:
+        """Names of the refs under ``prefix``, without listing every ref: libgit2 can only list them all,
+        and the store keeps one ref per request id and per published claim, so a listing of all refs
+        would grow with every idempotent call. Loose refs are files under the git directory, packed
+        ones lines of ``packed-refs``; another ref storage (reftable) falls back to the full listing."""
+        if (self.get_config("extensions.refStorage") or "files").lower() != "files":
+            return [name for name in self.repo.references if name.startswith(prefix)]
+        root = Path(self.common_dir)
+        names: set[str] = set()
+        for directory, _dirs, files in os.walk(root / prefix.rstrip("/")):
+            relative = Path(directory).relative_to(root).as_posix()
+            names.update(f"{relative}/{name}" for name in files if not name.endswith(".lock"))
+        try:
+            with open(root / "packed-refs", "rb") as packed:
+                for line in packed:
+                    fields = line.rstrip(b"\n").split(b" ", 1)
+                    if len(fields) == 2 and fields[1].startswith(prefix.encode()) and line[:1] not in (b"#", b"^"):
+                        names.add(fields[1].decode("utf-8", "replace"))
+        except FileNotFoundError:
+            pass
+        return sorted(names)
 
     def head_oid(self) -> pygit2.Oid | None:
         return None if self.repo.head_is_unborn else cast(pygit2.Oid, self.repo.head.target)
@@ -613,10 +645,49 @@ class GitStore:
         return self.repo.merge_base(a, b)
 
     def is_ancestor(self, ancestor: pygit2.Oid | str, descendant: pygit2.Oid | str | None) -> bool:
+        """Whether ``ancestor`` is ``descendant`` or one of its ancestors.
+
+        libgit2 answers by walking both histories down to their merge base: the longer the unmerged
+        history of agent branches, the longer the walk. So answers are remembered (commits never change),
+        and a question about a commit whose parents' answers are known is answered from them, as are the
+        facts a writer knows when it creates a commit (``_remember_new``): a writer's questions about its
+        own new tips then cost no walk."""
         if descendant is None:
             return False
         a, d = _as_oid(ancestor), _as_oid(descendant)
-        return a == d or self.repo.descendant_of(d, a)
+        if a == d:
+            return True
+        known = self._ancestry.get((a, d))
+        if known is None:
+            known = self._ancestry_from_parents(a, d)
+            if known is None:
+                known = self.repo.descendant_of(d, a)
+            self._remember_ancestry(a, d, known)
+        return known
+
+    def _ancestry_from_parents(self, a: pygit2.Oid, d: pygit2.Oid) -> bool | None:
+        """``a`` is an ancestor of ``d`` if it is a parent or an ancestor of one, and is not if no parent
+        is and none has it as an ancestor; None when a parent's answer is not known."""
+        parents = self.parents_of(d)
+        if a in parents or any(self._ancestry.get((a, parent)) for parent in parents):
+            return True
+        if all(self._ancestry.get((a, parent)) is False for parent in parents):
+            return False  # (a root commit has no ancestor at all)
+        return None
+
+    def _remember_ancestry(self, a: pygit2.Oid, d: pygit2.Oid, answer: bool) -> None:
+        if len(self._ancestry) > _MAX_REMEMBERED:
+            self._ancestry.clear()
+        self._ancestry[(a, d)] = answer
+
+    def _remember_new(self, commit: pygit2.Oid, existing: list[pygit2.Oid]) -> None:
+        """What creating ``commit`` tells about commits that already existed: none of them has it as an
+        ancestor, and whether each is its ancestor follows from its parents' known answers."""
+        for other in existing:
+            self._remember_ancestry(commit, other, False)
+            derived = self._ancestry_from_parents(other, commit)
+            if derived is not None:
+                self._remember_ancestry(other, commit, derived)
 
     def tree_diff(
         self, old: pygit2.Oid | None, new: pygit2.Oid, prefix: str
@@ -661,19 +732,29 @@ class GitStore:
             tip = self.tip(ref)
             head = self.head_oid()
             parents = self._merge_parents(tip, head, seen)
+            existing = [c for c in (head, tip, *seen) if c is not None]
             # Start from the writer's previous tree unless the checked-out branch moved on (its tree
             # then brings the user's code).
             start = head if head is not None and head in parents[1:] else (parents[0] if parents else None)
             base_tree = self.repo[start].peel(pygit2.Tree) if start is not None else None
+            last = self._written.get(ref)
+            known = last[1] if last is not None and start is not None and start == last[0] else None
             if len(parents) > 1:
-                merge_tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, view_files))
+                merge_tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, view_files, known))
                 parent = self.repo.create_commit(None, signature, signature, merge_message, merge_tree, parents)
+                self._remember_new(parent, existing)
                 base_tree = cast(pygit2.Tree, self.repo[merge_tree])
             else:
                 parent = parents[0] if parents else None  # type: ignore[assignment]  # no parent: a root commit
             tree = self._updated_tree(base_tree, self._changed_blobs(base_tree, op_files))
             new = self.repo.create_commit(None, signature, signature, message, tree, [parent] if parent else [])
+            self._remember_new(new, existing)
             if self.swap_ref(ref, tip, new):
+                written = known if known is not None and len(known) <= _MAX_REMEMBERED else {}
+                if len(parents) > 1:
+                    written.update(view_files)
+                written.update(op_files)
+                self._written[ref] = (new, written)
                 self.pack_in_background()
                 return str(new)
             time.sleep(min(0.002 * (attempt + 1), 0.05))
@@ -697,11 +778,19 @@ class GitStore:
         return None
 
     def _changed_blobs(
-        self, tree: pygit2.Tree | None, files: Mapping[str, bytes | None]
+        self,
+        tree: pygit2.Tree | None,
+        files: Mapping[str, bytes | None],
+        written: Mapping[str, bytes | None] | None = None,
     ) -> dict[str, pygit2.Oid | None]:
-        """Blob ids of the files that differ from ``tree`` (hashing is cheaper than writing)."""
+        """Blob ids of the files that differ from ``tree`` (hashing is cheaper than writing). ``written``:
+        contents ``tree`` is known to hold (this process wrote them), so a path whose contents are still
+        the very same object is skipped without a look into the tree: the merged view a writer commits
+        holds every path unmerged agents changed, and only the few the last operations touched differ."""
         changed: dict[str, pygit2.Oid | None] = {}
         for path, data in files.items():
+            if written and path in written and written[path] is data:
+                continue
             try:
                 existing = tree[path].id if tree is not None else None
             except KeyError:
@@ -742,10 +831,83 @@ class GitStore:
         return tuple(self.repo[oid].peel(pygit2.Commit).parent_ids)
 
     def blob_id_at(self, commit: pygit2.Oid, path: str) -> pygit2.Oid | None:
-        try:
-            return self.repo[commit].peel(pygit2.Tree)[path].id
-        except KeyError:
-            return None
+        """The blob at ``path`` in a commit's tree. The overlay asks this for every path of every branch,
+        and the branches share almost all their trees: each tree is read once and kept as a listing."""
+        oid: pygit2.Oid | None = self._root_tree(commit)
+        for name in path.split("/"):
+            listing = self._listing(oid) if oid is not None else None
+            entry = listing.get(name) if listing is not None else None
+            if entry is None:
+                return None
+            oid = entry[0]
+        return oid
+
+    def store_diff(
+        self, old: pygit2.Oid | None, new: pygit2.Oid, prefix: str
+    ) -> list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]]:
+        """``tree_diff`` for the overlay's hot path (the same changes, by name within each directory): it
+        descends only into the directories under ``prefix`` whose trees differ (cached listings), so a commit
+        that changed a few task files costs a few listing comparisons however many tasks and commits the
+        store has."""
+        result: list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]] = []
+        old_dir = self._subtree(self._root_tree(old), prefix) if old is not None else None
+        self._diff_trees(prefix, old_dir, self._subtree(self._root_tree(new), prefix), result)
+        return result
+
+    def _diff_trees(
+        self,
+        path: str,
+        old: pygit2.Oid | None,
+        new: pygit2.Oid | None,
+        out: list[tuple[str, pygit2.Oid | None, pygit2.Oid | None]],
+    ) -> None:
+        if old == new:
+            return
+        before = self._listing(old) if old is not None else {}
+        after = self._listing(new) if new is not None else {}
+        for name in sorted(before.keys() | after.keys()):
+            a, b = before.get(name), after.get(name)
+            if a == b:
+                continue
+            a_tree = a[0] if a is not None and a[1] == FileMode.TREE else None
+            b_tree = b[0] if b is not None and b[1] == FileMode.TREE else None
+            a_blob = a[0] if a is not None and a_tree is None else None
+            b_blob = b[0] if b is not None and b_tree is None else None
+            if a_blob is not None or b_blob is not None:
+                out.append((f"{path}/{name}", a_blob, b_blob))
+            if a_tree is not None or b_tree is not None:
+                self._diff_trees(f"{path}/{name}", a_tree, b_tree, out)
+
+    def _root_tree(self, commit: pygit2.Oid) -> pygit2.Oid:
+        oid = self._root_trees.get(commit)
+        if oid is None:
+            if len(self._root_trees) > _MAX_REMEMBERED:
+                self._root_trees.clear()
+            oid = self._root_trees[commit] = self.repo[commit].peel(pygit2.Tree).id
+        return oid
+
+    def _subtree(self, tree: pygit2.Oid, path: str) -> pygit2.Oid | None:
+        oid: pygit2.Oid | None = tree
+        for name in path.split("/"):
+            entry = self._listing(oid).get(name) if oid is not None else None
+            if entry is None or entry[1] != FileMode.TREE:
+                return None
+            oid = entry[0]
+        return oid
+
+    def _listing(self, tree: pygit2.Oid) -> dict[str, tuple[pygit2.Oid, int]]:
+        """A tree's entries by name: (id, file mode). Trees never change, so each is read once."""
+        listing = self._trees.get(tree)
+        if listing is None:
+            obj = self.repo[tree]
+            if obj.type != ObjectType.TREE:
+                return {}
+            if len(self._trees) > 50_000:
+                self._trees.clear()
+            listing = self._trees[tree] = {
+                str(entry.name): (entry.id, int(entry.filemode)) for entry in cast(pygit2.Tree, obj)
+            }
+        return listing
 
     def run_git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         """The git CLI, for network operations and merges that must run the user's drivers."""

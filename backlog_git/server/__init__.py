@@ -8,9 +8,10 @@ checked before the SDK reads it, so a malformed request gets its JSON-RPC error)
 (descriptions, annotations, output schemas and what each parameter accepts, as data).
 
 Startup imports only the MCP SDK, so ``initialize`` is answered as soon as the SDK is loaded; the
-engine (pygit2, YAML, the query language) is imported and the store opened by a background thread
-just after start, or by the first tool call if that comes first. Sync tools run on worker threads;
-the engine serialises writers itself and every call sees other writers' commits and hand edits.
+engine (pygit2, YAML, the query language) is imported, the store opened and its view loaded (the parse
+cache, the index) by a background thread just after start, or by the first tool call if that comes
+first. Sync tools run on worker threads; the engine serialises writers itself and every call sees other
+writers' commits and hand edits.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def create_server(include_sync: bool = True) -> MCPServer:
     return make_server(build_tools(include_sync))
 
 
-def main() -> int:
-    """``backlog-git serve``: run the MCP server on stdio until the client closes it."""
-    return run_stdio(create_server())
+def main(server: MCPServer | None = None) -> int:
+    """``backlog-git serve``: run the MCP server (``server``, else a new one) on stdio until the client
+    closes it."""
+    return run_stdio(server or create_server())

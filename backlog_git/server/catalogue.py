@@ -113,7 +113,8 @@ _TASK_SCHEMA: dict[str, Any] = {
         "(number), and whichever of project, priority (H|M|L), tags (strings), due, wait, scheduled, recur, "
         "until, depends (uuids), parent, agent, start, end, entry, modified (UTC timestamps "
         "YYYY-MM-DDTHH:MM:SSZ), annotations ([{entry, description}]) and custom attributes are set; "
-        "has_doc: true when the task has a doc."
+        "has_doc: true when the task has a doc; task_info only: not_ready (strings) when a pending task is "
+        "not +READY."
     ),
 }
 
@@ -184,7 +185,8 @@ DESCRIPTIONS: dict[str, str] = {
     ),
     "task_info": (
         "Show one task in full, by numeric id, uuid or uuid prefix (a filter also works: its most urgent "
-        "match). Fails when no task matches. "
+        "match). Fails when no task matches. A pending task that is not +READY carries not_ready: why (blocked "
+        "by which open tasks, waiting until, scheduled for, held by which agent until). "
         "Use it to confirm an id before changing a task, and task_doc_read for its spec."
     ),
     "task_count": (
@@ -199,7 +201,8 @@ DESCRIPTIONS: dict[str, str] = {
         "due date) makes a recurring template that produces instances. Dates accept ISO dates and names like "
         "tomorrow, friday, eow, now+3d. depends lists the uuids this task waits for. Fails with a message on "
         "an empty or too long description, a bad project name, an unknown date or a bad dependency. The "
-        "result names the new task's id and uuid."
+        "result names the new task's id and uuid, and up to three open tasks whose descriptions are nearly the "
+        "same: check they are not the same work."
     ),
     "task_done": (
         "Mark a task completed (records the end time). Fails when no task matches. If the task is a "

@@ -127,6 +127,7 @@ class _Store:
 
                     check_environment()
                     backlog = Backlog.open(cwd=project_dir(), writer=writer)
+                    backlog.state.keeps_heap = True  # the store stays loaded for the whole session
                     self._backlog = backlog
         return backlog
 
@@ -329,7 +330,7 @@ def _warm_up(delay: float) -> None:
             from .. import engine  # noqa: F401 - the import is most of the cost
 
             if _store.identified.wait(IDENTITY_WAIT):
-                _store.get()
+                _store.get().pending_agents()  # a read: loads the view (the parse cache, the index)
 
     threading.Thread(target=run, name="backlog-warm-up", daemon=True).start()
 

@@ -47,18 +47,50 @@ from .plumbing import (
     NewPriority,
     OptText,
     Text,
-    call,
     dumps,
     items_result,
-    message_result,
     param,
     result,
     select,
     tasks_result,
 )
+from .plumbing import call as run_body
+from .plumbing import message_result as outcome_result
 
 if TYPE_CHECKING:
-    from ..engine import Backlog
+    from ..engine import Backlog, Outcome
+
+CURSOR_META = "backlog-git/cursor"
+"""The ``_meta`` key holding, on every result, the change feed's cursor of what the call saw."""
+
+
+def with_cursor(outcome: CallToolResult, cursor: str | None) -> CallToolResult:
+    """``outcome`` with ``cursor`` in its ``_meta``, where clients that parse the content never look (a
+    cursor already there stays: a mutation's, read just after its commit)."""
+    meta = outcome.meta or {}
+    if cursor is None or CURSOR_META in meta:
+        return outcome
+    return outcome.model_copy(update={"meta": {**meta, CURSOR_META: cursor}})
+
+
+def call(tool: str, action: Callable[[Backlog], CallToolResult]) -> CallToolResult:
+    """Run a tool body (:func:`.plumbing.call`) and give its result the cursor of what it saw. The cursor is
+    read before the body runs: a change feed from it may repeat a change the body showed, never skip one."""
+    seen: list[str] = []
+
+    def run(b: Backlog) -> CallToolResult:
+        cursor = getattr(b, "cursor", None)  # an engine without one (as for sync): results without it
+        if cursor is not None:
+            seen.append(cursor())
+        return action(b)
+
+    outcome = run_body(tool, run)
+    return with_cursor(outcome, seen[0]) if seen else outcome
+
+
+def message_result(outcome: Outcome, note: str = "") -> CallToolResult:
+    """A mutation's result, with the cursor its transaction read just after its commit."""
+    return with_cursor(outcome_result(outcome, note), outcome.cursor)
 
 # ---------------------------------------------------------------------------------------------
 # Reads
@@ -392,7 +424,7 @@ def task_changes(
         page = parse_int(parse_optional(limit), "limit", minimum=1)
         skip = parse_int(parse_optional(offset), "offset", minimum=0)
         feed = b.changes(parse_optional(since), limit=100 if page is None else page, offset=skip or 0)
-        return result(dumps(feed), feed)
+        return with_cursor(result(dumps(feed), feed), feed["cursor"])
 
     return call("task_changes", run)
 
