@@ -190,3 +190,16 @@ def test_taskdata_over_an_original_store_names_the_migration(tmp_path: Path) -> 
     assert "original backlog server" in proc.stderr and "backlog-git migrate --from" in proc.stderr
     assert sorted(str(p.relative_to(data)) for p in data.rglob("*")) == before
     assert not (data / ".git").exists()
+
+
+def test_check_names_conflict_markers_left_in_a_doc_but_not_markers_shown_in_code(repo: Path) -> None:
+    backlog = Backlog.open(str(repo), env={})
+    conflicted = backlog.add("Conflicted doc").tasks[0]["uuid"]
+    shown = backlog.add("Doc that shows markers").tasks[0]["uuid"]
+    backlog.doc_write(conflicted, "Intro\n<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> topic\n")
+    backlog.doc_write(shown, "Example:\n\n```\n<<<<<<< HEAD\na\n=======\nb\n>>>>>>> topic\n```\n")
+    problems = backlog.check()
+    named = [p for p in problems if "conflict markers" in p["reason"]]
+    assert [p["path"].rsplit("/", 1)[-1] for p in named] == [f"{conflicted}.md"]
+    lines = (repo / named[0]["path"]).read_text().splitlines()
+    assert lines[named[0]["line"] - 1] == "<<<<<<< HEAD"

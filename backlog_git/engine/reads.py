@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import NotFound
+from ..merge import text_merge_versions
 from ..query import sort_tasks
 from ..view import Entry
 from .readiness import not_ready
@@ -89,8 +90,26 @@ def check(state: StoreState) -> list[dict[str, Any]]:
     problems: list[dict[str, Any]] = [
         {"path": e.path, "line": e.error.line, "reason": e.error.reason} for e in state.view.broken() if e.error
     ]
+    problems += _conflicted_bodies(state)
     problems += _duplicate_ids(state)
     problems += _setup_problems(state)
+    return problems
+
+
+def _conflicted_bodies(state: StoreState) -> list[dict[str, Any]]:
+    """A text merge committed unfinished inside a task's doc still parses (the front matter is whole),
+    so it is named here; markers shown inside fenced code in a doc are not conflicts."""
+    problems = []
+    for entry in sorted(state.view.by_uuid.values(), key=lambda e: e.path):
+        versions = text_merge_versions(entry.raw) if b"<<<<<<<" in entry.raw else None
+        if versions is not None:
+            problems.append({
+                "path": entry.path,
+                "line": versions.first_line,
+                "reason": "git conflict markers in the task's doc: a text merge was committed unfinished; keep "
+                "the text you want between '<<<<<<<' and '>>>>>>>' and delete the marker lines (or merge again "
+                "with the backlog merge driver: `backlog-git install`, then redo the merge)",
+            })
     return problems
 
 
