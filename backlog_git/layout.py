@@ -4,7 +4,7 @@
 .backlog/<namespace>/next-id                              numeric-id counter (merged by maximum)
 .backlog/<namespace>/<ab>/<uuid>.md                       one task; <ab> = first two hex digits of its uuid
 .backlog/<namespace>/archive/<YYYY-QN>/<ab>/<uuid>.md     archived (quarter of the task's `end`)
-.git/backlog/view-<namespace>.pickle                      parsed-entry cache (never the truth)
+.git/backlog/view-<namespace>.cache                       parsed-entry cache (marshal; never the truth)
 .git/backlog/journal.json                                 an unfinished write of the checked-out branch
 .git/backlog-write.lock                                   the writers' flock
 ```
@@ -186,4 +186,4 @@ def journal_path(gitdir: Path) -> Path:
 
 
 def view_cache_path(gitdir: Path, namespace: str) -> Path:
-    return cache_dir(gitdir) / f"view-{namespace}.pickle"
+    return cache_dir(gitdir) / f"view-{namespace}.cache"

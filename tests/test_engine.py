@@ -829,7 +829,7 @@ def test_a_restart_reuses_parsed_files_but_never_a_stale_one(repo: Path, open_ba
     for path in (repo / ".backlog" / "tasks").glob("*/*.md"):
         os.utime(path, (old, old))  # older than the cache's racy window
     open_backlog().list("")  # a restart parses everything and writes the cache
-    cache = repo / ".git" / "backlog" / "view-tasks.pickle"
+    cache = repo / ".git" / "backlog" / "view-tasks.cache"
     assert cache.exists()
     target = next((repo / ".backlog" / "tasks").glob("*/*.md"))
     target.write_text(target.read_text().replace("description: task", "description: edited task", 1))

@@ -241,9 +241,7 @@ def test_a_broken_task_file_is_reported_not_misread(scenario: dict[str, Any]) ->
 
 
 def _git_author(scenario: dict[str, Any]) -> str:
-    """The author name git gives a commit made by the git user in the scenario's repository."""
-    import subprocess
-
-    ident = subprocess.run(["git", "var", "GIT_AUTHOR_IDENT"], cwd=scenario["backlog"].git.workdir,
-                           capture_output=True, text=True, check=True).stdout
+    """The author name git gives a commit made by the git user in the scenario's repository, asked
+    through the same helper (and so the same environment) that made the scenario's own git commits."""
+    ident = git(scenario["backlog"].git.workdir, "var", "GIT_AUTHOR_IDENT")
     return ident.split(" <", 1)[0]

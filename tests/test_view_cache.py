@@ -1,4 +1,4 @@
-"""The parse cache (``.git/backlog/view-<namespace>.pickle``) never lies: every way a cache can be wrong
+"""The parse cache (``.git/backlog/view-<namespace>.cache``) never lies: every way a cache can be wrong
 (another store's, an older state of this one, written by other code, truncated, damaged, written by two
 processes at once, vouching for a file edited since with the same size and a restored mtime) ends in the
 files being read as they are. And what it gives back is exactly what parsing gives."""
@@ -37,7 +37,7 @@ def _no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def cache_file(repo: Path) -> Path:
-    return repo / ".git" / "backlog" / "view-tasks.pickle"
+    return repo / ".git" / "backlog" / "view-tasks.cache"
 
 
 def fill(backlog: Backlog, count: int = MANY) -> list[dict[str, Any]]:
@@ -228,7 +228,7 @@ WRITER = textwrap.dedent(
     from backlog_git import view
     view._RACY_NS = 0
     repo, rounds = Path(sys.argv[1]), int(sys.argv[2])
-    working = view.WorkingView(repo, ".backlog/tasks", cache_path=repo / ".git/backlog/view-tasks.pickle")
+    working = view.WorkingView(repo, ".backlog/tasks", cache_path=repo / ".git/backlog/view-tasks.cache")
     working.refresh()
     for _ in range(rounds):
         working._save_cache()

@@ -36,7 +36,7 @@ def archive(state: StoreState, days: int) -> Build:
             if task.status in ("completed", "deleted") and task.end is not None and task.end <= cutoff:
                 change.files[entry.path] = None
                 change.files[state.layout.archived(quarter(task.end), task.uuid)] = entry.raw
-                change.touched[task.uuid] = task
+                change.touch(task)
         if not change.touched:
             return "No tasks to archive."
         _keep_emptied_shards(state, change)

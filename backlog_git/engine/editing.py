@@ -145,7 +145,7 @@ def purge(state: StoreState, ref: str) -> Build:
                 "Delete it first (task_delete)."
             )
         change.files[entry.path] = None
-        change.touched[entry.uuid] = entry.task
+        change.touch(entry.task)
         return f"Task {entry.uuid} purged."
 
     return build

@@ -142,7 +142,7 @@ def _write_one(state: StoreState, change: Change, item: Converted, number: int, 
     except TaskFileError as exc:  # never write a file this store would then report as broken
         raise InvalidInput(f"Nothing was migrated: task {task.uuid} would not read back ({exc.reason}).") from None
     change.files[path] = raw
-    change.touched[task.uuid] = task
+    change.touch(task)
 
 
 def _raise_counter(state: StoreState, change: Change) -> None:

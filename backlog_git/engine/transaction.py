@@ -47,6 +47,12 @@ class Change:
     """Overrides the tasks named in the trailers and reported (undo names the undone op's tasks)."""
     always_commit: bool = False
     """Commit even when no file changed (an undo must be recorded so the next undo goes further back)."""
+    top_id: int = 0
+    """The highest id among ``touched`` (kept by ``touch``: an import hands out ids one by one)."""
+
+    def touch(self, task: Task) -> None:
+        self.touched[task.uuid] = task
+        self.top_id = max(self.top_id, task.id)
 
 
 Build = Callable[[Change, datetime], str]
@@ -175,7 +181,7 @@ class Transaction:
 
 def write_task(state: StoreState, change: Change, task: Task, body: str) -> None:
     change.files[state.layout.task(task.uuid)] = dump(task, body)
-    change.touched[task.uuid] = task
+    change.touch(task)
 
 
 def next_id(state: StoreState, change: Change) -> int:
@@ -189,7 +195,6 @@ def next_id(state: StoreState, change: Change) -> int:
         counter = int(counter_text.decode().strip() or "1")
     except ValueError:
         counter = 1
-    taken = max((t.id for t in change.touched.values()), default=0)
-    number = max(counter, state.view.max_id + 1, taken + 1)
+    number = max(counter, state.view.max_id + 1, change.top_id + 1)
     change.files[counter_path] = f"{number + 1}\n".encode()
     return number
