@@ -251,14 +251,23 @@ def test_loose_objects_are_packed_in_the_background(tmp_path: Path) -> None:
     deadline = timelib.monotonic() + 90
     while True:
         stats = dict(line.split(": ") for line in git(repo, "count-objects", "-v").splitlines())
-        if (int(stats["packs"]) >= 1 and int(stats["count"]) < 1000) or timelib.monotonic() > deadline:
+        packed = int(stats["packs"]) >= 1 and int(stats["count"]) < 1000
+        if (packed and _has_path_filters(repo)) or timelib.monotonic() > deadline:
             break
         timelib.sleep(0.5)
         backlog.add(f"nudge {nudges}")
         nudges += 1
     assert int(stats["packs"]) >= 1, stats
     assert int(stats["count"]) < 1000, stats
+    assert _has_path_filters(repo), "after its gc, the store writes a commit-graph with changed-path filters"
     assert len(Backlog.open(str(repo), env={}).list("")) == 1800 + nudges
+    assert git(repo, "log", "--format=%H", "--", ".backlog/tasks") != ""
+
+
+def _has_path_filters(repo: Path) -> bool:
+    """A commit-graph layer carrying changed-path Bloom filters (its BIDX chunk)."""
+    layers = (repo / ".git" / "objects" / "info" / "commit-graphs").glob("*.graph")
+    return any(b"BIDX" in layer.read_bytes()[:4096] for layer in layers)
 
 
 # ====================================================================== what writers remember about history
