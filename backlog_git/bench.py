@@ -44,6 +44,23 @@ def _median_ms(fn: Callable[[], Any], runs: int) -> float:
     return statistics.median(samples)
 
 
+async def _async_median_ms(make: Callable[[], Any], runs: int) -> float:
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        await make()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+async def _checked_call(session: Any, name: str, **args: Any) -> Any:
+    """A tool call whose error result stops the benchmark (a figure of a failing call means nothing)."""
+    result = await session.call_tool(name, args)
+    if result.is_error:
+        raise RuntimeError(f"{name}: {getattr(result.content[0], 'text', result.content[0])}")
+    return result
+
+
 def _git(repo: Path, *args: str) -> str:
     return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, text=True).stdout
 
@@ -227,19 +244,8 @@ async def _mcp_figures(repo: Path, runs: int) -> dict[str, float]:
         await s.initialize()
         await s.list_tools()
 
-        async def call(name: str, **args: Any) -> Any:
-            result = await s.call_tool(name, args)
-            if result.is_error:
-                raise RuntimeError(f"{name}: {getattr(result.content[0], 'text', result.content[0])}")
-            return result
-
-        async def median(make: Callable[[], Any]) -> float:
-            samples = []
-            for _ in range(runs):
-                start = time.perf_counter()
-                await make()
-                samples.append((time.perf_counter() - start) * 1000)
-            return statistics.median(samples)
+        call = functools.partial(_checked_call, s)
+        median = functools.partial(_async_median_ms, runs=runs)
 
         listed = (await call("task_list", filter="status:pending", fields="id", limit=str(runs * 3)))
         pending = [t["id"] for t in listed.structured_content["tasks"]]
@@ -430,12 +436,9 @@ async def _original_figures(params: Any, runs: int, items: list[dict[str, Any]])
             numbers = iter(range(10**9))
 
             async def median(name: str, **args: Any) -> float:
-                samples = []
-                for _ in range(runs):
-                    start = time.perf_counter()
-                    await s.call_tool(name, {k: (v() if callable(v) else v) for k, v in args.items()})
-                    samples.append((time.perf_counter() - start) * 1000)
-                return statistics.median(samples)
+                return await _async_median_ms(
+                    lambda: s.call_tool(name, {k: (v() if callable(v) else v) for k, v in args.items()}), runs
+                )
 
             figures["original task_add"] = await median("task_add", description=lambda: f"o {next(numbers)}")
             figures["original task_info"] = await median("task_info", id="1")

@@ -14,15 +14,12 @@ import functools
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-from .bench import _serve_params
+from .bench import _async_median_ms, _checked_call, _median_ms, _serve_params
 
 RACERS = 8
 RACE_CLAIMS = 25
@@ -75,19 +72,8 @@ async def _mcp_claims(repo: Path, runs: int) -> dict[str, float]:
             await session.initialize()
             await session.list_tools()
 
-            async def call(name: str, **arguments: Any) -> Any:
-                result = await session.call_tool(name, arguments)
-                if result.is_error:
-                    raise RuntimeError(f"{name}: {getattr(result.content[0], 'text', result.content[0])}")
-                return result
-
-            async def median(make: Callable[[], Awaitable[Any]]) -> float:
-                samples = []
-                for _ in range(runs):
-                    start = time.perf_counter()
-                    await make()
-                    samples.append((time.perf_counter() - start) * 1000)
-                return statistics.median(samples)
+            call = functools.partial(_checked_call, session)
+            median = functools.partial(_async_median_ms, runs=runs)
 
             listed = await call("task_list", filter="+READY", fields="id", limit=str(runs * 3))
             ids = iter(str(t["id"]) for t in listed.structured_content["tasks"])
@@ -157,10 +143,11 @@ def cross_machine(repo: Path, runs: int) -> dict[str, float]:
         subprocess.run(add_remote, capture_output=True, check=True)
         local = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "bench-local", "BACKLOG_REMOTE": "none"})
         published = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "bench-remote", "BACKLOG_REMOTE": "claims"})
-        ready = [str(t["id"]) for t in local.list("+READY", limit=runs * 2)]
-        targets = iter(ready)
-        local_ms = _median(lambda: local.claim(next(targets)), runs)
-        published_ms = _median(lambda: published.claim(next(targets)), runs)
+        # Tasks of their own: the racers before may have claimed every ready task of a small store.
+        fresh = local.import_tasks([{"description": f"claim across machines {n}"} for n in range(runs * 2)])
+        targets = iter(str(t["id"]) for t in fresh.tasks)
+        local_ms = _median_ms(lambda: local.claim(next(targets)), runs)
+        published_ms = _median_ms(lambda: published.claim(next(targets)), runs)
     finally:
         shutil.rmtree(remote, ignore_errors=True)
     return {
@@ -169,11 +156,3 @@ def cross_machine(repo: Path, runs: int) -> dict[str, float]:
         "published / local claim": published_ms / local_ms,
     }
 
-
-def _median(call: Callable[[], Any], runs: int) -> float:
-    samples = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)

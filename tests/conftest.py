@@ -13,43 +13,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from support import (
-    STORE_ENV_VARS,
-    changed_paths,
-    clean_env,
-    commit_count,
-    configure,
-    fsck,
-    git,
-    git_bytes,
-    head_count,
-    init_repo,
-    outside_files,
-    status,
-    subject,
-    task_path,
-    trailers,
-)
+from support import STORE_ENV_VARS, init_repo
 
 if TYPE_CHECKING:
     from backlog_git.engine import Backlog
-
-__all__ = [  # the helpers test files imported from here before ``support`` held them
-    "changed_paths",
-    "clean_env",
-    "commit_count",
-    "configure",
-    "fsck",
-    "git",
-    "git_bytes",
-    "head_count",
-    "init_repo",
-    "outside_files",
-    "status",
-    "subject",
-    "task_path",
-    "trailers",
-]
 
 
 @pytest.fixture(autouse=True)

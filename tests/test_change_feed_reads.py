@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from gitutil import created_uuid, git, init_store, open_agent, open_human
+from support import created_uuid, git, init_store, open_agent, open_human
 
 from backlog_git.engine import changefeed
 from backlog_git.engine.changefeed import TRAILER_EXACT

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitutil import clean_env, created_uuid, git, init_store, open_agent, open_human
+from support import clean_env, created_uuid, git, init_store, open_agent, open_human
 
 from backlog_git.errors import WrongState
 

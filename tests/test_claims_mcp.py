@@ -7,7 +7,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from test_server_support import make_repo, serve
+from support.server import make_repo, serve
 
 pytestmark = pytest.mark.anyio
 

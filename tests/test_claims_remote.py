@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from gitutil import (
+from support import (
     assert_no_conflict_markers,
     clean_env,
     cli,

@@ -318,10 +318,15 @@ def test_agent_branches_are_found_loose_packed_and_updated_after_packing(tmp_pat
     for n in range(50):
         git(repo, "update-ref", f"refs/backlog/requests/r{n}", "HEAD")
     (repo / ".git" / "refs" / "heads" / "backlog" / "stale.lock").write_text("x")
-    expected = {
-        line.split()[1].removeprefix("refs/heads/backlog/"): line.split()[0]
-        for line in git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/backlog/").splitlines()
-    }
-    tips = GitStore(repo).branch_tips("backlog/")
-    assert {name: str(tip) for name, tip in tips.items()} == expected
-    assert set(expected) == {"packed", "nested/deep", "loose"}
+
+    def expected() -> dict[str, str]:
+        listing = git(repo, "for-each-ref", "--format=%(objectname) %(refname)", "refs/heads/backlog/")
+        return {line.split()[1].removeprefix("refs/heads/backlog/"): line.split()[0] for line in listing.splitlines()}
+
+    store = GitStore(repo)
+    assert {name: str(tip) for name, tip in store.branch_tips("backlog/").items()} == expected()
+    assert set(expected()) == {"packed", "nested/deep", "loose"}
+    git(repo, "branch", "-D", "backlog/nested/deep")  # now only a packed-refs rewrite tells (same process)
+    git(repo, "pack-refs", "--all")
+    assert {name: str(tip) for name, tip in store.branch_tips("backlog/").items()} == expected()
+    assert set(expected()) == {"packed", "loose"}

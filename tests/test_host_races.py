@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gitutil import clean_env, git, git_run, init_store
+from support import clean_env, git, git_run, init_store
 
 ADDER = r"""
 import json, sys
@@ -30,7 +30,7 @@ for n in range(count):
 """
 
 USER = r"""
-import subprocess, sys
+import subprocess, sys, time
 repo, rounds, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 def git(*args):
     return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
@@ -41,9 +41,12 @@ for n in range(rounds):
     with open(f"{repo}/notes.txt", "a") as f:
         f.write(f"line {n}\n")
     if mode == "commit":
-        git("add", "-A")
-        if git("commit", "-q", "-m", f"user commit {n}").returncode == 0:
-            made += 1
+        for _attempt in range(50):  # as a user would: retry when the store's write holds index.lock
+            git("add", "-A")
+            if git("commit", "-q", "-m", f"user commit {n}").returncode == 0:
+                made += 1
+                break
+            time.sleep(0.02)
     else:
         if git("stash", "push", "-q", "--", "notes.txt").returncode == 0:
             git("stash", "pop", "-q")

@@ -7,7 +7,7 @@ hand is committed as its own ``hand-edit`` commit (credited to the git user) bef
 on it, and two tasks with one numeric id brought by a plain ``git merge`` are both listed, ``task_info``
 of that id says it is ambiguous, and the next mutation renumbers them in a commit of its own.
 
-Everything runs for real: the CLI as a process (``gitutil.cli_ok``), the server as ``backlog-git serve``
+Everything runs for real: the CLI as a process (``support.cli_ok``), the server as ``backlog-git serve``
 over stdio with the ``mcp`` client, and what landed is read back with ``git``.
 """
 

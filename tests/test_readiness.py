@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import pytest
-from gitutil import cli_ok, created_uuid, init_store, open_agent, open_human
-from test_server_support import make_repo, serve
+from support import cli_ok, created_uuid, init_store, open_agent, open_human
+from support.server import make_repo, serve
 
 FAR = "2031-03-04T05:06:07Z"
 FAR_TEXT = "2031-03-04 05:06:07 UTC"

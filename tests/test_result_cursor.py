@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 from mcp.types import CallToolResult
-from test_server_support import Client, git, make_repo, serve
+from support import git
+from support.server import Client, make_repo, serve
 
 pytestmark = pytest.mark.anyio
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 from mcp import Client as MemoryClient
-from test_server_support import TOOL_NAMES, make_repo, serve
+from support.server import TOOL_NAMES, make_repo, serve
 
 from backlog_git import __version__
 from backlog_git.server import create_server

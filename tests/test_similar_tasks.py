@@ -8,8 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
-from gitutil import cli_ok, init_store, open_agent, open_human
-from test_server_support import make_repo, serve
+from support import cli_ok, init_store, open_agent, open_human
+from support.server import make_repo, serve
 
 HINT = re.compile(r" Similar open tasks: (.*) — check these are not the same work\.$")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from ..errors import InvalidInput, NotFound, WrongState
@@ -107,11 +108,12 @@ def claim(state: StoreState, ref: str | None, filter: str, lease: timedelta) -> 
     return build
 
 
+@dataclass(frozen=True)
 class _Where:
-    """Where a claim or release stands: on the remote, or on this machine only (and why)."""
+    """Where a claim stands: on the remote, or on this machine only (and why); empty without a remote."""
 
-    def __init__(self, trailer: str = "", note: str = "") -> None:
-        self.trailer, self.note = trailer, note
+    trailer: str = ""
+    note: str = ""
 
 
 def claim_remote(state: StoreState) -> str | None:

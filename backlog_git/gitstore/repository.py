@@ -231,6 +231,7 @@ class GitStore:
         self._lock_depth = 0
         self._gc: subprocess.Popen[bytes] | None = None
         self._graph_due = False
+        self._packed_refs: tuple[tuple[int, int, int, str], list[str]] | None = None
         """After a gc this process started, a commit-graph layer with changed-path filters follows."""
 
     @staticmethod
@@ -670,15 +671,28 @@ class GitStore:
         for directory, _dirs, files in os.walk(root / prefix.rstrip("/")):
             relative = Path(directory).relative_to(root).as_posix()
             names.update(f"{relative}/{name}" for name in files if not name.endswith(".lock"))
-        try:
-            with open(root / "packed-refs", "rb") as packed:
-                for line in packed:
-                    fields = line.rstrip(b"\n").split(b" ", 1)
-                    if len(fields) == 2 and fields[1].startswith(prefix.encode()) and line[:1] not in (b"#", b"^"):
-                        names.add(fields[1].decode("utf-8", "replace"))
-        except FileNotFoundError:
-            pass
+        names.update(self._packed_names_under(root / "packed-refs", prefix))
         return sorted(names)
+
+    def _packed_names_under(self, packed: Path, prefix: str) -> list[str]:
+        """The packed refs under ``prefix``, read again only when ``packed-refs`` was rewritten (git
+        replaces it by rename, so its inode, size and mtime change): a host repository's can be large."""
+        try:
+            stat = packed.stat()
+        except FileNotFoundError:
+            return []
+        key = (stat.st_ino, stat.st_size, stat.st_mtime_ns, prefix)
+        cached = self._packed_refs
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        names = []
+        with open(packed, "rb") as lines:
+            for line in lines:
+                fields = line.rstrip(b"\n").split(b" ", 1)
+                if len(fields) == 2 and fields[1].startswith(prefix.encode()) and line[:1] not in (b"#", b"^"):
+                    names.append(fields[1].decode("utf-8", "replace"))
+        self._packed_refs = (key, names)
+        return names
 
     def head_oid(self) -> pygit2.Oid | None:
         return None if self.repo.head_is_unborn else cast(pygit2.Oid, self.repo.head.target)

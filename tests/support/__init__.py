@@ -6,8 +6,7 @@
 * ``server``: a real ``backlog-git serve`` spoken to by the ``mcp`` client, and a pool of warmed-up servers.
 
 Nothing here is mocked: repositories are made with ``git init``/``git clone`` in ``tmp_path`` and what landed is
-read back with git. ``tests/gitutil.py`` and ``tests/test_server_support.py`` only re-export these names for the
-test files that still import them there.
+read back with git.
 """
 
 from .env import STORE_ENV_VARS, clean_env
