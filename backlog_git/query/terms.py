@@ -377,9 +377,13 @@ def _depends_op(mod: str, value: str, token: Token) -> Op:
 
 
 def _resolve_refs(items: list[str], ctx: QueryContext) -> frozenset[str]:
-    """Uuids named by ``items`` (uuids, uuid prefixes ≥ 8, or numeric ids) in the context's tasks."""
+    """Uuids named by ``items`` (uuids, uuid prefixes ≥ 8, or numeric ids) in the context's tasks.
+
+    Like the engine's id resolver, 8+ decimal digits that are no task's id are a uuid prefix
+    ("26066905" of "26066905-…"): about one uuid in 40 starts with eight digits."""
     ids = {int(item) for item in items if item.isdigit()}
-    prefixes = [item for item in items if not item.isdigit()]
+    taken = {task.id for task in ctx.tasks.values() if task.id in ids}
+    prefixes = [item for item in items if not item.isdigit() or (len(item) >= 8 and int(item) not in taken)]
     found = set()
     for task in ctx.tasks.values():
         if task.id in ids or any(task.uuid.startswith(p) for p in prefixes):

@@ -443,6 +443,18 @@ def test_list_fields() -> None:
     assert select("annotations:done", tasks) == ["bugfix"]
 
 
+def test_depends_on_a_uuid_prefix_of_decimal_digits() -> None:
+    """About one uuid in 40 starts with eight decimal digits; its prefix is no task's id, so it is a prefix
+    (the engine's id resolver does the same); a task whose id it is still wins."""
+    dep = make_task("dep", id=50, uuid="26066905-3c1b-4a4e-9d9b-0f6a1c2b3d4e")
+    tasks = [dep, make_task("dependent", depends=[dep.uuid]), make_task("other")]
+    assert select("depends.has:26066905", tasks) == ["dependent"]
+    assert select("depends:26066905", tasks) == ["dependent"]
+    numbered = make_task("numbered", id=26066905)
+    tasks = [*tasks, numbered, make_task("on numbered", depends=[numbered.uuid])]
+    assert select("depends:26066905", tasks) == ["on numbered"]
+
+
 def test_quoted_values_and_glued_parentheses() -> None:
     tasks = [make_task("fix the login page", project="web"), make_task("login", project="api")]
     assert select('description.contains:"the login"', tasks) == ["fix the login page"]
