@@ -2,7 +2,7 @@
 
 Every value is read by :mod:`backlog_git.inputs`, the input layer the MCP server uses too: tags, ids,
 filters, ``--extra`` words, numbers and the JSON of ``import`` are accepted and refused alike, with the
-same messages (``tests/test_input_parity.py`` holds the two surfaces to that). What people read is in
+same messages (``tests/inputs/test_input_parity.py`` holds the two surfaces to that). What people read is in
 the CLI's own words (:mod:`.words`), fits the terminal and is coloured there (:mod:`.render`).
 
 * :mod:`.app` — the command registry, the parser made from it, running a command line;

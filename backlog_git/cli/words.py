@@ -41,7 +41,7 @@ TOOL_WORDS: dict[str, str] = {
     "task_claim": "backlog-git claim",
     "task_release": "backlog-git release",
 }
-"""Every MCP tool name (``tests/test_cli_human.py`` checks the server's list against it) → the command."""
+"""Every MCP tool name (``tests/cli/test_cli_human.py`` checks the server's list against it) → the command."""
 
 # Longest names first (``task_start/stop`` before ``task_start``). A name in single quotes is left
 # alone: that is user text quoted back ("No task found matching 'task_list'").

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
+from support import REPO_ROOT
 
 from .conftest import make_task, select
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+README = REPO_ROOT / "README.md"
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)  # a Wednesday (tests run with the process's zone)
 
 

@@ -9,7 +9,7 @@ Nothing here is mocked: repositories are made with ``git init``/``git clone`` in
 read back with git.
 """
 
-from .env import STORE_ENV_VARS, clean_env
+from .env import ORIGINAL_FIXTURE, REPO_ROOT, STORE_ENV_VARS, clean_env
 from .git import (
     blobs,
     changed_paths,
@@ -62,6 +62,8 @@ from .store import (
 __all__ = [
     "BACKLOG_GIT",
     "CONFLICT_MARKERS",
+    "ORIGINAL_FIXTURE",
+    "REPO_ROOT",
     "STORE_ENV_VARS",
     "add",
     "assert_no_conflict_markers",

@@ -6,6 +6,13 @@ import os
 import sys
 from pathlib import Path
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The checkout the tests run from (README, plugin, Dockerfile)."""
+ORIGINAL_FIXTURE = Path(
+    os.environ.get("BACKLOG_ORIGINAL_FIXTURE", "") or REPO_ROOT.parent / "shared" / "fixtures" / "original-store-2.4.3"
+)
+"""The store written by the real original server: ``BACKLOG_ORIGINAL_FIXTURE``, else ``shared/`` beside the checkout."""
+
 STORE_ENV_VARS = (
     "BACKLOG_REPO",
     "BACKLOG_NAMESPACE",

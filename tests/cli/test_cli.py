@@ -141,7 +141,7 @@ def test_user_errors_exit_1_with_message_on_stderr(repo: Path, cli: Cli) -> None
 
 
 def test_inputs_are_read_as_the_mcp_server_reads_them(repo: Path, cli: Cli) -> None:
-    """The CLI parses through backlog_git.inputs (tests/test_input_parity.py compares the two surfaces)."""
+    """The CLI parses through backlog_git.inputs (tests/inputs/test_input_parity.py compares the two surfaces)."""
     before = head_count(repo)
     code, _, err = cli("add", "x", "--tags", "-bug")
     assert code == 1 and "Invalid tag '-bug'" in err  # was silently dropped

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import build_task, git, init_repo
+from support import REPO_ROOT, build_task, git, init_repo
 
 from backlog_git.model import MAX_ATTRIBUTE_DEPTH, MAX_TAGS, Annotation, Task
 from backlog_git.taskfile import TaskFileError, dump, parse
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = REPO_ROOT
 UUID = "0f8fad5b-d9cb-469f-a165-70867728950e"
 T0 = datetime(2026, 1, 31, 9, 0, 0, tzinfo=UTC)
 HEAD = f"---\nuuid: {UUID}\nid: 1\ndescription: x\nentry: 2026-01-01T00:00:00Z\nmodified: 2026-01-01T00:00:00Z\n"

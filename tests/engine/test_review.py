@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from support import add, git, init_repo, task_path
+from support import REPO_ROOT, add, git, init_repo, task_path
 
 from backlog_git.board import add_review_arguments, render_review, review_main
 from backlog_git.board.review_format import md
@@ -24,7 +23,7 @@ from backlog_git.engine.review import review
 from backlog_git.errors import InvalidInput
 
 UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 WORKFLOW = ROOT / "examples" / "review-comment.yml"
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from support import (
     BACKLOG_GIT,
+    ORIGINAL_FIXTURE,
     clean_env,
     cli,
     cli_ok,
@@ -165,7 +166,7 @@ def test_check_reports_a_registered_driver_that_cannot_run(repo: Path) -> None:
 
 
 # ------------------------------------------------------------------ 8. never clobber foreign data
-ORIGINAL_STORE = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "original-store-2.4.3" / "data"
+ORIGINAL_STORE = ORIGINAL_FIXTURE / "data"
 
 
 def test_taskdata_over_foreign_data_is_refused_and_left_untouched(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import changed_paths, clean_env, git, head_count, status, trailers
+from support import ORIGINAL_FIXTURE, changed_paths, clean_env, git, head_count, status, trailers
 
 from backlog_git import config as configmod
 from backlog_git import migrate_cli
@@ -32,9 +32,7 @@ from backlog_git.engine.transaction import Transaction
 from backlog_git.errors import InvalidInput, NotFound, RepositoryError, WrongState
 from backlog_git.gitstore import GitStore
 
-FIXTURE = Path(os.environ.get("BACKLOG_ORIGINAL_FIXTURE", "")
-               or Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "original-store-2.4.3")
-"""Where the fixture store is: ``BACKLOG_ORIGINAL_FIXTURE``, else ``shared/`` beside the checkout."""
+FIXTURE = ORIGINAL_FIXTURE
 ARCHIVED = {5, 6, 7}
 FIELDS = ("uuid", "id", "description", "status", "project", "tags", "priority", "due", "wait", "scheduled", "recur",
           "until", "depends", "parent", "agent", "start", "end", "entry", "modified", "annotations")

@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from support import BACKLOG_GIT, clean_env, cli, cli_ok, git, init_store
+from support import BACKLOG_GIT, REPO_ROOT, clean_env, cli, cli_ok, git, init_store
 
 from backlog_git import __version__
 from backlog_git.cli import COMMANDS, TOOL_WORDS, build_parser, cli_words
@@ -271,7 +271,7 @@ def test_the_readme_lists_every_command() -> None:
 
     for routed in entry.ROUTED:
         entry.cli.register(routed)
-    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     listed = re.search(r"^Commands: `([^`]+)`", readme, re.M)
     assert listed is not None
     assert sorted(listed.group(1).split()) == sorted(COMMANDS)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support import REPO_ROOT
 from support.server import BACKLOG_CMD, base_env, make_repo
 
 import backlog_git
@@ -20,7 +21,7 @@ from backlog_git.engine import Backlog
 from backlog_git.hooks import main as hook_main
 
 PLUGIN = Path(backlog_git.__file__).parent / "plugin"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = REPO_ROOT
 SKILLS = ("tasks", "plan", "standup", "refine", "spec", "implement", "handoff")
 
 
