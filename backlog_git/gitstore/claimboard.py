@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Literal
 import pygit2
 
 from ..layout import CLAIM_REF_PREFIX, claim_ref, seen_claim_ref
-from .repository import format_message, parse_trailers
+from .commits import format_message, parse_trailers
 
 if TYPE_CHECKING:
     from .repository import GitStore

@@ -1,0 +1,96 @@
+"""Reading history: single commits, log walks (whole, ranges, between sets of revisions), what one
+commit changed, and a path's history through ``git log -- PATH`` (the CLI prunes merge history the way
+users expect)."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator
+
+import pygit2
+from pygit2.enums import SortMode
+
+from ..errors import RepositoryError
+from .base import _as_oid
+from .commits import CommitInfo, _commit_info
+from .refs import RefsMixin
+from .trees import TreesMixin
+
+
+class HistoryMixin(RefsMixin, TreesMixin):
+    """Commits and logs."""
+
+    def commit(self, sha: str) -> CommitInfo:
+        return _commit_info(self.repo[sha].peel(pygit2.Commit))
+
+    def log(self, ref: str) -> Iterator[CommitInfo]:
+        """Every commit reachable from ``ref``, newest first (merged side branches included)."""
+        oid = self.tip(ref)
+        if oid is None:
+            return
+        # TIME order is lazy (TOPOLOGICAL walks the whole history first), but commits of one second
+        # come out in any order, ancestors possibly first: callers that need the order within a
+        # second (undo) collect that whole second and order it by parent links.
+        for commit in self.repo.walk(oid, SortMode.TIME):
+            yield _commit_info(commit)
+
+    def log_range(self, ref: str, exclude: pygit2.Oid | None) -> Iterator[CommitInfo]:
+        """Commits reachable from ``ref`` but not from ``exclude`` (``git log EXCLUDE..REF``)."""
+        oid = self.tip(ref)
+        if oid is None:
+            return
+        walker = self.repo.walk(oid, SortMode.TIME)
+        if exclude is not None:
+            walker.hide(exclude)
+        for commit in walker:
+            yield _commit_info(commit)
+
+    def log_between(self, refs: list[str], exclude: list[str]) -> Iterator[CommitInfo]:
+        """Commits reachable from any of ``refs`` and from none of ``exclude`` (revisions or shas that
+        do not resolve are ignored), newest first."""
+        tips = [oid for oid in (self.resolve_rev(r) for r in refs) if oid is not None]
+        if not tips:
+            return
+        walker = self.repo.walk(tips[0], SortMode.TIME)
+        for tip in tips[1:]:
+            walker.push(tip)
+        for rev in exclude:
+            oid = self.resolve_rev(rev)
+            if oid is not None:
+                walker.hide(oid)
+        for commit in walker:
+            yield _commit_info(commit)
+
+    def changed_paths(
+        self, sha: str, prefix: str, only: Callable[[str], bool] | None = None
+    ) -> list[tuple[str, bytes | None, bytes | None]]:
+        """Paths under ``prefix`` that the commit changed against its first parent: (path, old, new);
+        with ``only``, just the paths it accepts (their blobs alone are read: an import touches thousands)."""
+        commit = self.repo[sha].peel(pygit2.Commit)
+        parent = commit.parent_ids[0] if commit.parent_ids else None
+        changes = [c for c in self.tree_diff(parent, commit.id, prefix) if only is None or only(c[0])]
+        return sorted((path, self.blob(old), self.blob(new)) for path, old, new in changes)
+
+    def path_log(self, paths: list[str], refs: list[str]) -> list[CommitInfo]:
+        """Commits reachable from ``refs`` that touched any of ``paths``, newest first (``git log``)."""
+        refs = [r for r in refs if self.tip(r) is not None]
+        if not refs:
+            return []
+        proc = subprocess.run(
+            ["git", "log", "--format=%H", "--end-of-options", *refs, "--", *paths],
+            cwd=self.workdir,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RepositoryError(f"git log failed: {proc.stderr.strip()}")
+        return [self.commit(sha) for sha in proc.stdout.split()]
+
+    def commits_between(self, base: str | None, head: str) -> list[tuple[CommitInfo, str]]:
+        """Commits reachable from ``head`` but not from ``base`` (``git log BASE..HEAD``), newest
+        first (children before parents), each with its author's name."""
+        walker = self.repo.walk(_as_oid(head), SortMode.TOPOLOGICAL | SortMode.TIME)
+        if base is not None:
+            walker.hide(_as_oid(base))
+        return [(_commit_info(c), c.author.name or c.author.email) for c in walker]
