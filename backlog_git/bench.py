@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import io
 import os
 import random
 import shutil
@@ -28,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from .engine import Backlog
+from .engine.messages import op_message
 from .gitstore import format_message
 from .query import compile_filter
 
@@ -359,6 +361,63 @@ def bench_git_growth(root: Path, mutations: int) -> dict[str, float]:
             "ms per mutation, housekeeping included": elapsed * 1000 / mutations}
 
 
+def extend_history(repo: Path, commits: int, writer: str = "bench-history") -> list[str]:
+    """Append ``commits`` store commits to ``repo``'s branch, each an edit of one task's doc (cycling
+    through the pending tasks), written by ``git fast-import`` in one go (the store at this length of
+    history, without hours of real mutations). Returns the uuids edited, oldest edit first."""
+    backlog = Backlog.open(str(repo), env={})
+    pending = backlog.list("status:pending")
+    if not pending:
+        return []
+    branch = _git(repo, "symbolic-ref", "--short", "HEAD").strip()
+    stream = io.BytesIO()
+    when = int(time.time()) - commits
+    edited = []
+    for n in range(commits):
+        task = pending[n % len(pending)]
+        path = backlog.task_path(task["uuid"])
+        data = (repo / path).read_bytes() + f"\nedit {n}\n".encode()
+        (repo / path).write_bytes(data)
+        message = op_message(f"modify #{task['id']}: edit {n}", "modify", backlog.namespace, writer,
+                             tasks=[task["uuid"]]).encode()
+        stream.write(f"commit refs/heads/{branch}\ncommitter bench <bench@example.invalid> {when + n} +0000\n".encode())
+        stream.write(b"data %d\n%s\n" % (len(message), message))
+        if n == 0:
+            stream.write(f"from refs/heads/{branch}^0\n".encode())
+        stream.write(b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(data), data))
+        edited.append(task["uuid"])
+    subprocess.run(["git", "-C", str(repo), "fast-import", "--quiet"], input=stream.getvalue(), check=True)
+    _git(repo, "reset", "-q", "--hard")
+    return edited
+
+
+def bench_long_history(repo: Path, commits: int, runs: int) -> dict[str, float]:
+    """``task_history`` and ``task_undo`` after ``commits`` more commits of history (a busy store)."""
+    start = time.perf_counter()
+    edited = extend_history(repo, commits)
+    built = time.perf_counter() - start
+    backlog = Backlog.open(str(repo), env={"BACKLOG_AGENT_ID": "bench-history-undo"})
+    backlog.list("")
+    deep, recent = edited[0], edited[-1]
+    started = time.perf_counter()
+    backlog.history(recent)
+    first = (time.perf_counter() - started) * 1000
+    ids = [str(t["id"]) for t in backlog.list("status:pending", limit=runs)]
+    undos = []
+    for ref in ids:  # the writer's own latest op is what undo reverts: time the undo alone
+        backlog.modify(ref, changes={"description": f"undone edit of {ref}"})
+        started = time.perf_counter()
+        backlog.undo()
+        undos.append((time.perf_counter() - started) * 1000)
+    return {
+        f"history commits (built in {built:.0f} s)": float(_git(repo, "rev-list", "--count", "HEAD")),
+        "first task_history (indexes the whole log once)": first,
+        "task_history, task edited first": _median_ms(lambda: backlog.history(deep), runs),
+        "task_history, task edited last": _median_ms(lambda: backlog.history(recent), runs),
+        "task_undo of the writer's latest op": statistics.median(undos),
+    }
+
+
 def _dir_size(path: Path) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for d, _, names in os.walk(path) for f in names)
 
@@ -464,6 +523,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --scale, leave out some of: host,growth,inputs,board,original,empty "
                         "(e.g. for a 100,000-task run: --skip host,growth,inputs,board,original)")
     parser.add_argument("--growth-mutations", type=int, default=10000)
+    parser.add_argument("--history", type=int, default=0, metavar="COMMITS",
+                        help="also: task_history and task_undo at the largest size after COMMITS more commits "
+                        "(e.g. 100000)")
     args = parser.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
@@ -488,6 +550,8 @@ def main(argv: list[str] | None = None) -> int:
                     _print(board if board is not None else {})
                     if board is None:
                         print("  board: not measured (needs Playwright and Debian's chromium)")
+            if largest and args.history:
+                _print(bench_long_history(repo, args.history, args.runs))
             if largest and args.claims:
                 from .bench_claims import bench_claims
 

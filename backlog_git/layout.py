@@ -5,6 +5,7 @@
 .backlog/<namespace>/<ab>/<uuid>.md                       one task; <ab> = first two hex digits of its uuid
 .backlog/<namespace>/archive/<YYYY-QN>/<ab>/<uuid>.md     archived (quarter of the task's `end`)
 .git/backlog/view-<namespace>.cache                       parsed-entry cache (marshal; never the truth)
+.git/backlog/history-<namespace>.idx                      which commits touched which task file (never the truth)
 .git/backlog/journal.json                                 an unfinished write of the checked-out branch
 .git/backlog-write.lock                                   the writers' flock
 ```
@@ -187,3 +188,7 @@ def journal_path(gitdir: Path) -> Path:
 
 def view_cache_path(gitdir: Path, namespace: str) -> Path:
     return cache_dir(gitdir) / f"view-{namespace}.cache"
+
+
+def history_index_path(gitdir: Path, namespace: str) -> Path:
+    return cache_dir(gitdir) / f"history-{namespace}.idx"

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import AmbiguousId, NotFound
 from ..gitstore import CommitInfo
+from ..layout import file_name
 from ..model import UUID_RE
 from ..view import parse_entry
 from . import messages
@@ -18,15 +20,18 @@ def history(state: StoreState, ref: str) -> list[dict[str, Any]]:
     """A task's commits, newest first: sha, time, writer, operation, fields changed old → new."""
     text = str(ref).strip().lower()
     task_uuid = text if UUID_RE.match(text) else _history_uuid(state, ref)
-    layout = state.layout
-    active = layout.task(task_uuid)
-    archived = f"{layout.archive_dir}/*/{task_uuid[:2]}/{task_uuid}.md"
-    git = state.git
-    refs = state.task_refs()
-    commits = git.path_log([active, archived], refs)
+    active = state.layout.task(task_uuid)
+    this_task = _copies_of(state, task_uuid)
+    commits = state.commits_touching(file_name(active), this_task)
     if not commits:
         raise NotFound(f"No history for task '{ref}': no commit touched it.")
-    return [_entry(state, commit, active, task_uuid) for commit in commits]
+    return [_entry(state, commit, this_task) for commit in commits]
+
+
+def _copies_of(state: StoreState, task_uuid: str) -> Callable[[str], bool]:
+    """The task's file, active or archived in any quarter."""
+    active = state.layout.task(task_uuid)
+    return lambda path: path == active or state.layout.is_archived_copy_of(path, task_uuid)
 
 
 def _history_uuid(state: StoreState, ref: str) -> str:
@@ -54,11 +59,8 @@ def _history_uuid(state: StoreState, ref: str) -> str:
         raise
 
 
-def _entry(state: StoreState, commit: CommitInfo, active: str, task_uuid: str) -> dict[str, Any]:
+def _entry(state: StoreState, commit: CommitInfo, this_task: Callable[[str], bool]) -> dict[str, Any]:
     before = after = None
-    def this_task(path: str) -> bool:
-        return path == active or state.layout.is_archived_copy_of(path, task_uuid)
-
     for _path, old, new in state.git.changed_paths(commit.sha, state.layout.ns_dir, this_task):
         before = before or old
         after = after or new

@@ -5,15 +5,15 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .. import config as configmod
 from ..errors import AmbiguousId, BrokenTaskFile, InvalidInput, NotFound
-from ..gitstore import GitStore
-from ..layout import AGENT_PREFIX, STORE_DIR, Layout, agent_ref, view_cache_path
+from ..gitstore import CommitInfo, GitStore, PathIndex
+from ..layout import AGENT_PREFIX, STORE_DIR, Layout, agent_ref, history_index_path, view_cache_path
 from ..model import UUID_RE, Task, utc_now
 from ..overlay import AgentOverlay, MergedView
 from ..query import QueryContext, TaskIndex, compile_filter
@@ -47,6 +47,7 @@ class StoreState:
         self.index = TaskIndex.build([])
         self.lock = threading.RLock()
         self._words: WordIndex | None = None
+        self._paths: PathIndex | None = None
 
     @property
     def namespace(self) -> str:
@@ -120,6 +121,15 @@ class StoreState:
         """Every ref a task's changes can be on: the checked-out branch and each agent branch."""
         refs = ["HEAD"] if self.git.head_oid() is not None else []
         return refs + [agent_ref(name) for name in self.git.branch_tips(AGENT_PREFIX)]
+
+    def commits_touching(self, name: str, wanted: Callable[[str], bool]) -> list[CommitInfo]:
+        """Commits on any task ref that touched a file called ``name`` at a path ``wanted`` accepts,
+        newest first, read from the history index (no walk of the whole log)."""
+        if self._paths is None:
+            cache = history_index_path(Path(self.git.gitdir), self.namespace)
+            self._paths = PathIndex(self.git.workdir, cache, self.layout.ns_dir, self.git.is_ancestor)
+        tips = [str(oid) for oid in map(self.git.tip, self.task_refs()) if oid is not None]
+        return [self.git.commit(sha) for sha in self._paths.touching_name(tips, name, wanted)]
 
     def current_bytes(self, path: str) -> bytes | None:
         """A store path's contents as reads see them (merged view), else as on disk."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..errors import InvalidInput, WrongState
+from ..layout import file_name
 from ..view import version_of
 from . import messages
 from .fields import field_changes
@@ -34,10 +35,9 @@ def guarded(state: StoreState, ref: str, expected: str | None, build: Build) -> 
 def _changed_since(state: StoreState, path: str, task_id: int, wanted: str, current: str) -> str:
     """What happened to the task since version ``wanted``: fields, writers, times (newest first)."""
     git = state.git
-    refs = state.task_refs()
     fields: dict[str, None] = {}
     who: list[str] = []
-    commits = git.path_log([path], refs)
+    commits = state.commits_touching(file_name(path), path.__eq__)
     # The commits that wrote the version the caller read; what changed since is every other commit
     # touching the task that is not already behind one of them (time order alone cannot tell, within a second).
     seen = [c.sha for c in commits if str(git.blob_id_at(git.resolve_rev(c.sha), path)).startswith(wanted)]  # type: ignore[arg-type]

@@ -1,16 +1,13 @@
 """Reading history: single commits, log walks (whole, ranges, between sets of revisions), what one
-commit changed, and a path's history through ``git log -- PATH`` (the CLI prunes merge history the way
-users expect)."""
+commit changed. A path's history is ``pathindex``'s."""
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 
 import pygit2
 from pygit2.enums import SortMode
 
-from ..errors import RepositoryError
 from .base import _as_oid
 from .commits import CommitInfo, _commit_info
 from .refs import RefsMixin
@@ -70,22 +67,6 @@ class HistoryMixin(RefsMixin, TreesMixin):
         parent = commit.parent_ids[0] if commit.parent_ids else None
         changes = [c for c in self.tree_diff(parent, commit.id, prefix) if only is None or only(c[0])]
         return sorted((path, self.blob(old), self.blob(new)) for path, old, new in changes)
-
-    def path_log(self, paths: list[str], refs: list[str]) -> list[CommitInfo]:
-        """Commits reachable from ``refs`` that touched any of ``paths``, newest first (``git log``)."""
-        refs = [r for r in refs if self.tip(r) is not None]
-        if not refs:
-            return []
-        proc = subprocess.run(
-            ["git", "log", "--format=%H", "--end-of-options", *refs, "--", *paths],
-            cwd=self.workdir,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-        if proc.returncode != 0:
-            raise RepositoryError(f"git log failed: {proc.stderr.strip()}")
-        return [self.commit(sha) for sha in proc.stdout.split()]
 
     def commits_between(self, base: str | None, head: str) -> list[tuple[CommitInfo, str]]:
         """Commits reachable from ``head`` but not from ``base`` (``git log BASE..HEAD``), newest

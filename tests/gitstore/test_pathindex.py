@@ -1,0 +1,149 @@
+"""The per-file commit index behind a task's history: the same commits as a full walk of real git
+history (merges, resets, other writers' branches), kept current incrementally, and never trusted when its
+file is damaged or describes a history that is gone."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from pathlib import Path
+
+import pygit2
+from support import git, git_run, init_repo
+
+from backlog_git.gitstore.pathindex import PathIndex
+
+PREFIX = "store"
+
+
+def is_ancestor(repo: Path) -> Callable[[str, str], bool]:
+    def check(ancestor: str, descendant: str) -> bool:
+        return git_run(repo, "merge-base", "--is-ancestor", ancestor, descendant).returncode == 0
+
+    return check
+
+
+def index_of(repo: Path) -> PathIndex:
+    return PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX, is_ancestor(repo))
+
+
+def tips(repo: Path, *refs: str) -> list[str]:
+    return [git(repo, "rev-parse", ref) for ref in refs]
+
+
+def write_commit(repo: Path, rng: random.Random, label: str) -> None:
+    for _ in range(rng.randint(1, 2)):
+        name = f"t{rng.randint(0, 5)}.md"
+        path = repo / PREFIX / rng.choice(["a", "b"]) / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(path.read_text() + f"{label}\n" if path.exists() else f"{label}\n")
+    if rng.random() < 0.2:
+        (repo / "outside.txt").write_text(label)
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "--allow-empty", "-m", label)
+
+
+def brute_force(repo: Path, refs: list[str], path: str) -> list[str]:
+    """Every commit reachable from ``refs`` whose ``path`` differs from its parent, or for a merge from
+    every parent, read object by object with libgit2 (slow and plain)."""
+    r = pygit2.Repository(str(repo))
+
+    def blob(commit: pygit2.Commit) -> str | None:
+        try:
+            return str(commit.tree[path].id)
+        except KeyError:
+            return None
+
+    seen: dict[str, pygit2.Commit] = {}
+    stack = [r[sha].peel(pygit2.Commit) for sha in refs]
+    while stack:
+        commit = stack.pop()
+        if str(commit.id) not in seen:
+            seen[str(commit.id)] = commit
+            stack.extend(commit.parents)
+    touched = []
+    for sha, commit in seen.items():
+        mine = blob(commit)
+        parents = [blob(p) for p in commit.parents] or [None]
+        if all(mine != other for other in parents):
+            touched.append(sha)
+    return touched
+
+
+def assert_newest_first(repo: Path, shas: list[str]) -> None:
+    """A commit never comes after one of its ancestors."""
+    for i, later in enumerate(shas):
+        for earlier in shas[:i]:
+            assert not is_ancestor(repo)(earlier, later), f"{earlier} is listed before its descendant {later}"
+
+
+def test_index_matches_a_full_walk_through_merges_resets_and_new_commits(tmp_path: Path) -> None:
+    rng = random.Random(4)
+    repo = init_repo(tmp_path / "r")
+    index = index_of(repo)
+    for round_ in range(6):
+        git(repo, "checkout", "-q", "-B", "side")
+        for n in range(3):
+            write_commit(repo, rng, f"side {round_}.{n}")
+        git(repo, "checkout", "-q", "main")
+        for n in range(2):
+            write_commit(repo, rng, f"main {round_}.{n}")
+        git(repo, "merge", "-q", "--no-edit", "-X", "theirs" if round_ % 2 else "ours", "side")
+        if round_ % 2:  # a merge that is like neither parent (a resolution by hand)
+            (repo / PREFIX / "a" / "t0.md").write_text(f"resolved by hand in round {round_}\n")
+            git(repo, "add", "-A")
+            git(repo, "commit", "-q", "--amend", "--no-edit")
+        if round_ == 3:
+            git(repo, "reset", "-q", "--hard", "HEAD~2")  # history the index held is gone
+        refs = tips(repo, "main", "side")
+        for directory in ("a", "b"):
+            for t in range(6):
+                path = f"{PREFIX}/{directory}/t{t}.md"
+                found = index.touching_name(refs, f"t{t}.md", lambda p, want=path: p == want)
+                assert sorted(found) == sorted(brute_force(repo, refs, path)), (round_, path)
+                assert_newest_first(repo, found)
+
+
+def test_index_is_extended_not_rebuilt_and_shared_through_its_file(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r")
+    rng = random.Random(1)
+    for n in range(5):
+        write_commit(repo, rng, f"c{n}")
+    first = index_of(repo)
+    refs = tips(repo, "HEAD")
+    assert first.touching_name(refs, "t1.md", lambda p: True) == brute_force_newest(repo, refs, "t1.md")
+    built_seq = first._seq
+    write_commit(repo, rng, "later")
+    second = index_of(repo)  # another process: starts from the file
+    refs = tips(repo, "HEAD")
+    second.touching_name(refs, "t1.md", lambda p: True)
+    assert second._seq == built_seq + 1  # one commit added, nothing rebuilt
+    for name in (f"t{t}.md" for t in range(6)):
+        assert second.touching_name(refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
+
+
+def brute_force_newest(repo: Path, refs: list[str], name: str) -> list[str]:
+    found = set(brute_force(repo, refs, f"{PREFIX}/a/{name}")) | set(brute_force(repo, refs, f"{PREFIX}/b/{name}"))
+    order = git(repo, "rev-list", "--topo-order", *refs).split()
+    return [sha for sha in order if sha in found]
+
+
+def test_a_damaged_or_foreign_index_file_is_rebuilt(tmp_path: Path) -> None:
+    repo = init_repo(tmp_path / "r")
+    rng = random.Random(2)
+    for n in range(4):
+        write_commit(repo, rng, f"c{n}")
+    refs = tips(repo, "HEAD")
+    name = next(f"t{t}.md" for t in range(6) if brute_force_newest(repo, refs, f"t{t}.md"))
+    expected = brute_force_newest(repo, refs, name)
+    index_of(repo).touching_name(refs, name, lambda p: True)
+    cache = repo / ".git" / "backlog" / "paths.idx"
+    good = cache.read_bytes()
+    sha = expected[0].encode()
+    flipped = good.replace(sha, sha[:-1] + (b"0" if sha[-1:] != b"0" else b"1"))  # still loads: another commit
+    for damaged in (b"", b"garbage", good[: len(good) // 2], good[:-3] + b"\xff\xff\xff", flipped):
+        cache.write_bytes(damaged)
+        assert index_of(repo).touching_name(refs, name, lambda p: True) == expected
+    other = PathIndex(repo, cache, "elsewhere", is_ancestor(repo))
+    assert other.touching_name(refs, name, lambda p: True) == []  # written for another directory
+    assert index_of(repo).touching_name(refs, name, lambda p: True) == expected
