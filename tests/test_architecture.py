@@ -116,10 +116,23 @@ def test_pure_modules_do_no_io() -> None:
     assert problems == []
 
 
-def test_engine_rooms_stay_small() -> None:
-    for path in sorted((PACKAGE / "engine").glob("*.py")):
-        lines = len(path.read_text(encoding="utf-8").splitlines())
-        assert lines <= 420, f"{path.name} has {lines} lines"
+SPLIT_ROOMS = ("engine", "gitstore", "merge")
+"""The packages split into modules of one concern each: no module may grow back into a crowd."""
+
+
+def test_split_rooms_stay_small() -> None:
+    for room in SPLIT_ROOMS:
+        for path in sorted((PACKAGE / room).glob("*.py")):
+            lines = len(path.read_text(encoding="utf-8").splitlines())
+            assert lines <= 420, f"{room}/{path.name} has {lines} lines"
+
+
+def test_no_class_over_300_lines() -> None:
+    for path in sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef):
+                span = (node.end_lineno or node.lineno) - node.lineno + 1
+                assert span <= 300, f"{path.relative_to(PACKAGE)}: class {node.name} has {span} lines"
 
 
 def test_the_package_api_is_pinned() -> None:
