@@ -128,7 +128,7 @@ class StoreState:
         if self._paths is None:
             cache = history_index_path(Path(self.git.gitdir), self.namespace)
             self._paths = PathIndex(self.git.workdir, cache, self.layout.ns_dir, self.git.is_ancestor)
-        tips = [str(oid) for oid in map(self.git.tip, self.task_refs()) if oid is not None]
+        tips = [str(oid) for oid in map(self.git.resolve_rev, self.task_refs()) if oid is not None]
         return [self.git.commit(sha) for sha in self._paths.touching_name(tips, name, wanted)]
 
     def current_bytes(self, path: str) -> bytes | None:

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import marshal
 import os
+import re
 import subprocess
 import tempfile
 from collections.abc import Callable, Sequence
@@ -26,6 +27,7 @@ from typing import Any
 from ..errors import RepositoryError
 
 FORMAT = 1
+SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 DIGEST = 16
 """Bytes of the checksum in front of the file: a bit flipped on disk must not read as another history."""
 
@@ -52,6 +54,8 @@ class PathIndex:
         tips = sorted(set(tips))
         if not tips:
             return []
+        if not all(SHA.fullmatch(tip) for tip in tips):  # a ref name would compare equal while it moves
+            raise ValueError(f"history index: tips must be commit ids, got {tips!r}")
         self._bring_up_to(tips)
         entries = [e for e in self._names.get(name, ()) if wanted(f"{e[2]}/{name}")]
         entries.sort(key=lambda e: -e[0])

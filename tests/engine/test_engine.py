@@ -886,3 +886,16 @@ def test_reads_notice_the_store_directory_renamed_away(repo: Path, backlog: Back
     assert backlog.count("") == 1
     (repo / ".backlog").rename(repo / "moved-away")
     assert backlog.count("") == 0
+
+
+def test_history_of_a_long_lived_store_sees_every_later_commit(repo: Path, backlog: Backlog) -> None:
+    """The history index of an open store (a server, a served board) follows commits made after it was
+    built, by itself and by another process's writer."""
+    task = add(backlog, "Watched task")
+    assert [e["op"] for e in backlog.history(task["uuid"])] == ["add"]
+    backlog.modify(task["uuid"], changes={"priority": "H"})
+    other = Backlog.open(str(repo), env={}, writer="someone-else")
+    other.annotate(task["uuid"], "from elsewhere")
+    assert [e["op"] for e in backlog.history(task["uuid"])] == ["annotate", "modify", "add"]
+    fresh = add(other, "Added elsewhere")
+    assert [e["op"] for e in backlog.history(fresh["uuid"])] == ["add"]

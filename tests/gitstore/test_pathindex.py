@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pygit2
+import pytest
 from support import git, git_run, init_repo
 
 from backlog_git.gitstore.pathindex import PathIndex
@@ -147,3 +148,10 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt(tmp_path: Path) -> None:
     other = PathIndex(repo, cache, "elsewhere", is_ancestor(repo))
     assert other.touching_name(refs, name, lambda p: True) == []  # written for another directory
     assert index_of(repo).touching_name(refs, name, lambda p: True) == expected
+
+
+def test_only_commit_ids_are_tips(tmp_path: Path) -> None:
+    """A ref name would look unchanged to the index while the branch moves on."""
+    repo = init_repo(tmp_path / "r")
+    with pytest.raises(ValueError, match="commit ids"):
+        index_of(repo).touching_name(["HEAD"], "t1.md", lambda p: True)
