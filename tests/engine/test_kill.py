@@ -28,20 +28,27 @@ from backlog_git.engine import Backlog
 repo, agent = sys.argv[1], sys.argv[2]
 env = {"BACKLOG_AGENT_ID": agent} if agent != "-" else {}
 b = Backlog.open(repo, env=env)
+
+def ack(op, tag):
+    # One write per line: with PYTHONUNBUFFERED print() writes each piece on its own, and a kill
+    # between them leaves half a line.
+    sys.stdout.write(f"ACK {op} {tag}\n")
+    sys.stdout.flush()
+
 n = 0
 while True:
     n += 1
     tag = uuid.uuid4().hex[:12]
     out = b.add(f"task {tag}")
-    print("ACK add", tag, flush=True)
+    ack("add", tag)
     task = out.tasks[0]["uuid"]
     b.modify(task, changes={"priority": "H"})
-    print("ACK modify", tag, flush=True)
+    ack("modify", tag)
     b.annotate(task, f"note {tag}")
-    print("ACK annotate", tag, flush=True)
+    ack("annotate", tag)
     if n % 3 == 0:
         b.done(task)
-        print("ACK done", tag, flush=True)
+        ack("done", tag)
 """
 
 
@@ -53,7 +60,8 @@ def _run_round(repo: Path, agent: str, rng: random.Random) -> list[tuple[str, st
     time.sleep(rng.uniform(0.45, 1.1))
     proc.send_signal(signal.SIGKILL)
     out, _ = proc.communicate()
-    return [tuple(line.split()[1:3]) for line in out.splitlines() if line.startswith("ACK ")]  # type: ignore[misc]
+    complete = out.split("\n")[:-1]  # a line the kill cut short was never acknowledged
+    return [tuple(line.split()[1:3]) for line in complete if line.startswith("ACK ")]  # type: ignore[misc]
 
 
 def _store_changes(repo: Path) -> list[str]:
