@@ -505,7 +505,7 @@ async def _original_figures(params: Any, runs: int, items: list[dict[str, Any]])
     return figures
 
 
-def main(argv: list[str] | None = None) -> int:
+def _arguments() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000,10000")
     parser.add_argument("--runs", type=int, default=30)
@@ -526,52 +526,62 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--history", type=int, default=0, metavar="COMMITS",
                         help="also: task_history and task_undo at the largest size after COMMITS more commits "
                         "(e.g. 100000)")
-    args = parser.parse_args(argv)
-    skip = set(filter(None, args.skip.split(",")))
-    with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
-        for size in (int(s) for s in args.sizes.split(",")):
-            start = time.perf_counter()
-            repo = make_store(Path(tmp), size)
-            print(f"\n== {size} tasks (store built in {time.perf_counter() - start:.1f} s)")
-            for name, value in {**bench_core(repo, args.runs), **bench_query(repo, args.runs)}.items():
-                print(f"  {name:<40} {value:9.3f}", flush=True)
-            largest = size == max(int(s) for s in args.sizes.split(","))
-            if largest and not args.no_mcp:
-                for name, value in bench_mcp(repo, args.runs).items():
-                    print(f"  {name:<40} {value:9.3f}", flush=True)
-            if args.scale:
-                _print(bench_restart(repo, max(3, args.runs // 3)))
-                _print({"rss MB (open + list everything)": bench_rss(repo)})
-                if largest:
-                    _print(bench_one_shot(repo, max(5, args.runs // 3)))
-                    if "original" not in skip:
-                        _print_original(repo, args.runs)
-                    board = bench_board(repo) if "board" not in skip else {}
-                    _print(board if board is not None else {})
-                    if board is None:
-                        print("  board: not measured (needs Playwright and Debian's chromium)")
-            if largest and args.history:
-                _print(bench_long_history(repo, args.history, args.runs))
-            if largest and args.claims:
-                from .bench_claims import bench_claims
+    return parser
 
-                _print(bench_claims(repo, args.runs))
-            if largest and args.agents:
-                for name, value in bench_agents(repo, args.agents, args.agent_ops).items():
-                    print(f"  {name:<40} {value:9.3f}", flush=True)
+
+def main(argv: list[str] | None = None) -> int:
+    args = _arguments().parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    sizes = [int(s) for s in args.sizes.split(",")]
+    with tempfile.TemporaryDirectory(prefix="backlog-bench-") as tmp:
+        for size in sizes:
+            _bench_size(Path(tmp), size, size == max(sizes), args, skip)
         if args.scale:
-            print("\n== scale")
-            if "empty" not in skip:
-                _print({"mcp launch → initialize, empty store (best of 5)": bench_empty_initialize(Path(tmp))})
-            for files in (int(f) for f in args.host_files.split(",") if "host" not in skip):
-                _print({f"add in a host repo of {files} files (1,000 tasks)": bench_host_repo(Path(tmp), files,
-                                                                                          args.runs)})
-            if "growth" not in skip:
-                _print(bench_git_growth(Path(tmp), args.growth_mutations))
-            if "inputs" not in skip:
-                _print(bench_inputs())
+            _bench_scale(Path(tmp), args, skip)
     print("\n(milliseconds, medians; kb_per_mutation in KB; ratio unitless)")
     return 0
+
+
+def _bench_size(tmp: Path, size: int, largest: bool, args: argparse.Namespace, skip: set[str]) -> None:
+    """Every figure of one store size (the costly ones only at the largest)."""
+    start = time.perf_counter()
+    repo = make_store(tmp, size)
+    print(f"\n== {size} tasks (store built in {time.perf_counter() - start:.1f} s)")
+    _print({**bench_core(repo, args.runs), **bench_query(repo, args.runs)})
+    if largest and not args.no_mcp:
+        _print(bench_mcp(repo, args.runs))
+    if args.scale:
+        _print(bench_restart(repo, max(3, args.runs // 3)))
+        _print({"rss MB (open + list everything)": bench_rss(repo)})
+        if largest:
+            _print(bench_one_shot(repo, max(5, args.runs // 3)))
+            if "original" not in skip:
+                _print_original(repo, args.runs)
+            board = bench_board(repo) if "board" not in skip else {}
+            _print(board if board is not None else {})
+            if board is None:
+                print("  board: not measured (needs Playwright and Debian's chromium)")
+    if largest and args.history:
+        _print(bench_long_history(repo, args.history, args.runs))
+    if largest and args.claims:
+        from .bench_claims import bench_claims
+
+        _print(bench_claims(repo, args.runs))
+    if largest and args.agents:
+        _print(bench_agents(repo, args.agents, args.agent_ops))
+
+
+def _bench_scale(tmp: Path, args: argparse.Namespace, skip: set[str]) -> None:
+    """Figures that need stores of their own: empty, inside host repositories, grown by many mutations."""
+    print("\n== scale")
+    if "empty" not in skip:
+        _print({"mcp launch → initialize, empty store (best of 5)": bench_empty_initialize(tmp)})
+    for files in (int(f) for f in args.host_files.split(",") if "host" not in skip):
+        _print({f"add in a host repo of {files} files (1,000 tasks)": bench_host_repo(tmp, files, args.runs)})
+    if "growth" not in skip:
+        _print(bench_git_growth(tmp, args.growth_mutations))
+    if "inputs" not in skip:
+        _print(bench_inputs())
 
 
 def bench_inputs(runs: int = 3) -> dict[str, float]:
