@@ -44,7 +44,7 @@ treated the same way):
    * ``entry``: the earlier time (a task is created once; the first creation is the real one).
    * ``id``: the smaller number (for one task, i.e. one uuid; a clash between two tasks is renumbering).
    * everything else (``description``, ``project``, ``priority``, ``due``, ``wait``, ``scheduled``,
-     ``until``, ``recur``, ``parent``, ``agent``, user attributes): the side edited last wins, where a
+     ``until``, ``recur``, ``parent``, ``agent``, ``lease``, user attributes): the side edited last wins, where a
      side's time is the later of its ``modified`` and the base's (so a clock that went backwards does not
      make an edit "older" than the ancestor); equal times are broken by the larger canonical value.
 
