@@ -25,7 +25,7 @@ def history(state: StoreState, ref: str) -> list[dict[str, Any]]:
     commits = state.commits_touching(file_name(active), this_task)
     if not commits:
         raise NotFound(f"No history for task '{ref}': no commit touched it.")
-    return [_entry(state, commit, this_task) for commit in commits]
+    return [_entry(state, commit, paths) for commit, paths in commits]
 
 
 def _copies_of(state: StoreState, task_uuid: str) -> Callable[[str], bool]:
@@ -59,9 +59,9 @@ def _history_uuid(state: StoreState, ref: str) -> str:
         raise
 
 
-def _entry(state: StoreState, commit: CommitInfo, this_task: Callable[[str], bool]) -> dict[str, Any]:
+def _entry(state: StoreState, commit: CommitInfo, paths: list[str]) -> dict[str, Any]:
     before = after = None
-    for _path, old, new in state.git.changed_paths(commit.sha, state.layout.ns_dir, this_task):
+    for _path, old, new in state.git.path_changes(commit.sha, paths):
         before = before or old
         after = after or new
     return {

@@ -122,14 +122,14 @@ class StoreState:
         refs = ["HEAD"] if self.git.head_oid() is not None else []
         return refs + [agent_ref(name) for name in self.git.branch_tips(AGENT_PREFIX)]
 
-    def commits_touching(self, name: str, wanted: Callable[[str], bool]) -> list[CommitInfo]:
+    def commits_touching(self, name: str, wanted: Callable[[str], bool]) -> list[tuple[CommitInfo, list[str]]]:
         """Commits on any task ref that touched a file called ``name`` at a path ``wanted`` accepts,
-        newest first, read from the history index (no walk of the whole log)."""
+        newest first, with the paths each touched, read from the history index (no walk of the log)."""
         if self._paths is None:
             cache = history_index_path(Path(self.git.gitdir), self.namespace)
             self._paths = PathIndex(self.git.workdir, cache, self.layout.ns_dir, self.git.is_ancestor)
         tips = [str(oid) for oid in map(self.git.resolve_rev, self.task_refs()) if oid is not None]
-        return [self.git.commit(sha) for sha in self._paths.touching_name(tips, name, wanted)]
+        return [(self.git.commit(sha), paths) for sha, paths in self._paths.touching_name(tips, name, wanted)]
 
     def current_bytes(self, path: str) -> bytes | None:
         """A store path's contents as reads see them (merged view), else as on disk."""

@@ -37,14 +37,14 @@ def _changed_since(state: StoreState, path: str, task_id: int, wanted: str, curr
     git = state.git
     fields: dict[str, None] = {}
     who: list[str] = []
-    commits = state.commits_touching(file_name(path), path.__eq__)
+    commits = [commit for commit, _paths in state.commits_touching(file_name(path), path.__eq__)]
     # The commits that wrote the version the caller read; what changed since is every other commit
     # touching the task that is not already behind one of them (time order alone cannot tell, within a second).
     seen = [c.sha for c in commits if str(git.blob_id_at(git.resolve_rev(c.sha), path)).startswith(wanted)]  # type: ignore[arg-type]
     for commit in commits:
         if commit.sha in seen or any(git.is_ancestor(commit.sha, s) for s in seen):
             continue
-        for _changed, old, new in git.changed_paths(commit.sha, state.layout.ns_dir, path.__eq__):
+        for _changed, old, new in git.path_changes(commit.sha, [path]):
             for name in field_changes(old, new):
                 if name != "modified":
                     fields.setdefault(name)

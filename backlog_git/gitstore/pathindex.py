@@ -48,9 +48,11 @@ class PathIndex:
         self._names: dict[str, list[Entry]] = {}
         self._stamp: tuple[int, int, int] | None = None
 
-    def touching_name(self, tips: Sequence[str], name: str, wanted: Callable[[str], bool]) -> list[str]:
+    def touching_name(
+        self, tips: Sequence[str], name: str, wanted: Callable[[str], bool]
+    ) -> list[tuple[str, list[str]]]:
         """Commits reachable from ``tips`` (shas) that touched a file called ``name`` at a path ``wanted``
-        accepts, newest first."""
+        accepts, newest first, each with the paths it touched (an archiving commit: two)."""
         tips = sorted(set(tips))
         if not tips:
             return []
@@ -59,7 +61,10 @@ class PathIndex:
         self._bring_up_to(tips)
         entries = [e for e in self._names.get(name, ()) if wanted(f"{e[2]}/{name}")]
         entries.sort(key=lambda e: -e[0])
-        return list(dict.fromkeys(sha for _seq, sha, _dir in entries))  # a commit may touch two wanted paths
+        touched: dict[str, list[str]] = {}
+        for _seq, sha, directory in entries:
+            touched.setdefault(sha, []).append(f"{directory}/{name}")
+        return list(touched.items())
 
     # ------------------------------------------------------------------ keeping it current
     def _bring_up_to(self, tips: list[str]) -> None:

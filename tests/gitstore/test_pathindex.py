@@ -28,6 +28,14 @@ def index_of(repo: Path) -> PathIndex:
     return PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX, is_ancestor(repo))
 
 
+def shas_touching(index: PathIndex, refs: list[str], name: str, wanted: Callable[[str], bool]) -> list[str]:
+    """The commits, checked to come each with the wanted paths it touched."""
+    found = index.touching_name(refs, name, wanted)
+    for _sha, paths in found:
+        assert paths and all(wanted(p) and p.endswith("/" + name) for p in paths)
+    return [sha for sha, _paths in found]
+
+
 def tips(repo: Path, *refs: str) -> list[str]:
     return [git(repo, "rev-parse", ref) for ref in refs]
 
@@ -100,7 +108,7 @@ def test_index_matches_a_full_walk_through_merges_resets_and_new_commits(tmp_pat
         for directory in ("a", "b"):
             for t in range(6):
                 path = f"{PREFIX}/{directory}/t{t}.md"
-                found = index.touching_name(refs, f"t{t}.md", lambda p, want=path: p == want)
+                found = shas_touching(index, refs, f"t{t}.md", lambda p, want=path: p == want)
                 assert sorted(found) == sorted(brute_force(repo, refs, path)), (round_, path)
                 assert_newest_first(repo, found)
 
@@ -112,15 +120,15 @@ def test_index_is_extended_not_rebuilt_and_shared_through_its_file(tmp_path: Pat
         write_commit(repo, rng, f"c{n}")
     first = index_of(repo)
     refs = tips(repo, "HEAD")
-    assert first.touching_name(refs, "t1.md", lambda p: True) == brute_force_newest(repo, refs, "t1.md")
+    assert shas_touching(first, refs, "t1.md", lambda p: True) == brute_force_newest(repo, refs, "t1.md")
     built_seq = first._seq
     write_commit(repo, rng, "later")
     second = index_of(repo)  # another process: starts from the file
     refs = tips(repo, "HEAD")
-    second.touching_name(refs, "t1.md", lambda p: True)
+    shas_touching(second, refs, "t1.md", lambda p: True)
     assert second._seq == built_seq + 1  # one commit added, nothing rebuilt
     for name in (f"t{t}.md" for t in range(6)):
-        assert second.touching_name(refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
+        assert shas_touching(second, refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
 
 
 def brute_force_newest(repo: Path, refs: list[str], name: str) -> list[str]:
@@ -137,21 +145,21 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt(tmp_path: Path) -> None:
     refs = tips(repo, "HEAD")
     name = next(f"t{t}.md" for t in range(6) if brute_force_newest(repo, refs, f"t{t}.md"))
     expected = brute_force_newest(repo, refs, name)
-    index_of(repo).touching_name(refs, name, lambda p: True)
+    shas_touching(index_of(repo), refs, name, lambda p: True)
     cache = repo / ".git" / "backlog" / "paths.idx"
     good = cache.read_bytes()
     sha = expected[0].encode()
     flipped = good.replace(sha, sha[:-1] + (b"0" if sha[-1:] != b"0" else b"1"))  # still loads: another commit
     for damaged in (b"", b"garbage", good[: len(good) // 2], good[:-3] + b"\xff\xff\xff", flipped):
         cache.write_bytes(damaged)
-        assert index_of(repo).touching_name(refs, name, lambda p: True) == expected
+        assert shas_touching(index_of(repo), refs, name, lambda p: True) == expected
     other = PathIndex(repo, cache, "elsewhere", is_ancestor(repo))
-    assert other.touching_name(refs, name, lambda p: True) == []  # written for another directory
-    assert index_of(repo).touching_name(refs, name, lambda p: True) == expected
+    assert shas_touching(other, refs, name, lambda p: True) == []  # written for another directory
+    assert shas_touching(index_of(repo), refs, name, lambda p: True) == expected
 
 
 def test_only_commit_ids_are_tips(tmp_path: Path) -> None:
     """A ref name would look unchanged to the index while the branch moves on."""
     repo = init_repo(tmp_path / "r")
     with pytest.raises(ValueError, match="commit ids"):
-        index_of(repo).touching_name(["HEAD"], "t1.md", lambda p: True)
+        shas_touching(index_of(repo), ["HEAD"], "t1.md", lambda p: True)
