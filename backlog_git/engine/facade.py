@@ -121,6 +121,12 @@ class Backlog:
         """A task's commits, newest first: sha, time, writer, operation, fields changed old → new."""
         return self._read(lambda s: history(s, ref))
 
+    def prepare_history(self) -> None:
+        """Bring the history index up to date without holding the store: a long-lived process calls it
+        in the background, so a first ``history`` on a long log (one walk of it) is not the caller's wait."""
+        history_index, tips = self._read(lambda s: (s.history_index(), s.task_tips()))
+        history_index.update(tips)
+
     def archive_list(self) -> builtins.list[str]:
         return self._read(archive.segment_names)
 

@@ -126,10 +126,18 @@ class StoreState:
         """Commits on any task ref that touched a file called ``name`` at a path ``wanted`` accepts,
         newest first, with the paths each touched, read from the history index (no walk of the log)."""
         if self._paths is None:
-            cache = history_index_path(Path(self.git.gitdir), self.namespace)
-            self._paths = PathIndex(self.git.workdir, cache, self.layout.ns_dir, self.git.is_ancestor)
-        tips = [str(oid) for oid in map(self.git.resolve_rev, self.task_refs()) if oid is not None]
-        return [(self.git.commit(sha), paths) for sha, paths in self._paths.touching_name(tips, name, wanted)]
+            self._paths = self.history_index(self.git.is_ancestor)
+        commits = self._paths.touching_name(self.task_tips(), name, wanted)
+        return [(self.git.commit(sha), paths) for sha, paths in commits]
+
+    def history_index(self, is_ancestor: Callable[[str, str], bool] | None = None) -> PathIndex:
+        """The history index of this namespace (a new object over the one file)."""
+        cache = history_index_path(Path(self.git.gitdir), self.namespace)
+        return PathIndex(self.git.workdir, cache, self.layout.ns_dir, is_ancestor)
+
+    def task_tips(self) -> list[str]:
+        """The commits the task refs point at."""
+        return [str(oid) for oid in map(self.git.resolve_rev, self.task_refs()) if oid is not None]
 
     def current_bytes(self, path: str) -> bytes | None:
         """A store path's contents as reads see them (merged view), else as on disk."""

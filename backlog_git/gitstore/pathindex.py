@@ -38,11 +38,15 @@ Entry = tuple[int, str, str]
 class PathIndex:
     """The commits touching each file name under ``prefix``, kept in ``cache_file``."""
 
-    def __init__(self, workdir: Path, cache_file: Path, prefix: str, is_ancestor: Callable[[str, str], bool]) -> None:
+    def __init__(
+        self, workdir: Path, cache_file: Path, prefix: str, is_ancestor: Callable[[str, str], bool] | None = None
+    ) -> None:
+        """``is_ancestor(a, b)``: whether commit ``a`` is ``b`` or an ancestor of it; by default asked of
+        ``git merge-base`` (no repository object shared with another thread)."""
         self.workdir = workdir
         self.cache_file = cache_file
         self.prefix = prefix.rstrip("/")
-        self._is_ancestor = is_ancestor
+        self._is_ancestor = is_ancestor or self._git_is_ancestor
         self._tips: list[str] = []
         self._seq = 0
         self._names: dict[str, list[Entry]] = {}
@@ -53,12 +57,9 @@ class PathIndex:
     ) -> list[tuple[str, list[str]]]:
         """Commits reachable from ``tips`` (shas) that touched a file called ``name`` at a path ``wanted``
         accepts, newest first, each with the paths it touched (an archiving commit: two)."""
-        tips = sorted(set(tips))
+        tips = self.update(tips)
         if not tips:
             return []
-        if not all(SHA.fullmatch(tip) for tip in tips):  # a ref name would compare equal while it moves
-            raise ValueError(f"history index: tips must be commit ids, got {tips!r}")
-        self._bring_up_to(tips)
         entries = [e for e in self._names.get(name, ()) if wanted(f"{e[2]}/{name}")]
         entries.sort(key=lambda e: -e[0])
         touched: dict[str, list[str]] = {}
@@ -67,6 +68,19 @@ class PathIndex:
         return list(touched.items())
 
     # ------------------------------------------------------------------ keeping it current
+    def update(self, tips: Sequence[str]) -> list[str]:
+        """Index every commit reachable from ``tips`` (shas) and keep the file in step; the tips, sorted."""
+        tips = sorted(set(tips))
+        if not all(SHA.fullmatch(tip) for tip in tips):  # a ref name would compare equal while it moves
+            raise ValueError(f"history index: tips must be commit ids, got {tips!r}")
+        if tips:
+            self._bring_up_to(tips)
+        return tips
+
+    def _git_is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        command = ["git", "merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant]
+        return subprocess.run(command, cwd=self.workdir, capture_output=True, check=False).returncode == 0
+
     def _bring_up_to(self, tips: list[str]) -> None:
         self._load_if_changed()
         if tips == self._tips:

@@ -330,7 +330,9 @@ def _warm_up(delay: float) -> None:
             from .. import engine  # noqa: F401 - the import is most of the cost
 
             if _store.identified.wait(IDENTITY_WAIT):
-                _store.get().pending_agents()  # a read: loads the view (the parse cache, the index)
+                backlog = _store.get()
+                backlog.pending_agents()  # a read: loads the view (the parse cache, the index)
+                backlog.prepare_history()  # a git process on the other core; the store stays free
 
     threading.Thread(target=run, name="backlog-warm-up", daemon=True).start()
 

@@ -899,3 +899,18 @@ def test_history_of_a_long_lived_store_sees_every_later_commit(repo: Path, backl
     assert [e["op"] for e in backlog.history(task["uuid"])] == ["annotate", "modify", "add"]
     fresh = add(other, "Added elsewhere")
     assert [e["op"] for e in backlog.history(fresh["uuid"])] == ["add"]
+
+
+def test_history_index_prepared_in_the_background_is_what_history_reads(repo: Path, backlog: Backlog) -> None:
+    """A server prepares the index after start (the first walk of a long log is nobody's wait); a later
+    history call reads that file instead of walking the log again."""
+    task = add(backlog, "Prepared")
+    backlog.modify(task["uuid"], changes={"priority": "L"})
+    index = repo / ".git" / "backlog" / "history-tasks.idx"
+    assert not index.exists()
+    backlog.prepare_history()
+    stamp = index.stat()
+    fresh = Backlog.open(str(repo), env={})
+    assert [e["op"] for e in fresh.history(task["uuid"])] == ["modify", "add"]
+    after = index.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)  # read, not rebuilt

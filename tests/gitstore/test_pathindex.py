@@ -25,7 +25,8 @@ def is_ancestor(repo: Path) -> Callable[[str, str], bool]:
 
 
 def index_of(repo: Path) -> PathIndex:
-    return PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX, is_ancestor(repo))
+    """The index as a background thread makes it: ancestry asked of ``git merge-base``."""
+    return PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX)
 
 
 def shas_touching(index: PathIndex, refs: list[str], name: str, wanted: Callable[[str], bool]) -> list[str]:
@@ -153,7 +154,7 @@ def test_a_damaged_or_foreign_index_file_is_rebuilt(tmp_path: Path) -> None:
     for damaged in (b"", b"garbage", good[: len(good) // 2], good[:-3] + b"\xff\xff\xff", flipped):
         cache.write_bytes(damaged)
         assert shas_touching(index_of(repo), refs, name, lambda p: True) == expected
-    other = PathIndex(repo, cache, "elsewhere", is_ancestor(repo))
+    other = PathIndex(repo, cache, "elsewhere", is_ancestor(repo))  # ancestry through a caller's function
     assert shas_touching(other, refs, name, lambda p: True) == []  # written for another directory
     assert shas_touching(index_of(repo), refs, name, lambda p: True) == expected
 
