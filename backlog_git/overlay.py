@@ -76,7 +76,7 @@ class AgentOverlay:
             if cached is not None and cached.key == key:
                 continue
             base = self.git.merge_base(head, tip) if head is not None else None
-            changes = [] if base == tip else self.git.store_diff(base, tip, self.prefix)
+            changes = [] if base == tip else self.git.tree_diff(base, tip, self.prefix)
             self._diffs[name] = _BranchDiff(key, tip, changes, unmerged=base != tip)
         return {name: self._diffs[name] for name in sorted(self._diffs)}
 
@@ -120,7 +120,7 @@ class AgentOverlay:
         result = dict(last_result)
         for name, tip, own in steps:
             for parent, commit in own:
-                for path, old_oid, new_oid in self.git.store_diff(parent, commit, self.prefix):
+                for path, old_oid, new_oid in self.git.tree_diff(parent, commit, self.prefix):
                     ours = result[path] if path in result else current.get(path)
                     result[path], _ = self._merge_cached(path, old_oid, ours, new_oid, "merged view", name)
                     if self.changed is not None:

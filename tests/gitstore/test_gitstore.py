@@ -271,7 +271,19 @@ def _has_path_filters(repo: Path) -> bool:
 
 
 # ====================================================================== what writers remember about history
-def test_remembered_ancestry_and_store_diffs_agree_with_git(tmp_path: Path) -> None:
+def git_tree_diff(repo: Path, old: str | None, new: str, prefix: str) -> list[tuple[str, str, str]]:
+    """(path, old blob, new blob) of every file under ``prefix`` that differs, as ``git diff-tree`` says."""
+    base = old if old is not None else git(repo, "hash-object", "-t", "tree", "/dev/null")
+    changes = []
+    for line in git(repo, "diff-tree", "-r", "--no-renames", "--full-index", base, new, "--", prefix).splitlines():
+        meta, path = line.split("\t", 1)
+        _old_mode, _new_mode, old_blob, new_blob, _status = meta.lstrip(":").split()
+        zero = "0" * len(old_blob)
+        changes.append((path, "" if old_blob == zero else old_blob, "" if new_blob == zero else new_blob))
+    return sorted(changes)
+
+
+def test_remembered_ancestry_and_tree_diffs_agree_with_git(tmp_path: Path) -> None:
     """Agent writers answer "is X an ancestor of Y?" from what they remember and derive (commits never change),
     and the overlay diffs trees through cached listings: over a real history of three agents, a human's
     commits and a sync, every answer and every diff is git's own."""
@@ -295,7 +307,9 @@ def test_remembered_ancestry_and_store_diffs_agree_with_git(tmp_path: Path) -> N
     for sha in commits:
         oid = store.repo[sha].id
         parent = store.parents_of(oid)[0] if store.parents_of(oid) else None
-        assert sorted(store.store_diff(parent, oid, ".backlog")) == sorted(store.tree_diff(parent, oid, ".backlog"))
+        diff = store.tree_diff(parent, oid, ".backlog")
+        ours = sorted((path, str(old or ""), str(new or "")) for path, old, new in diff)
+        assert ours == git_tree_diff(repo, str(parent) if parent else None, sha, ".backlog"), sha
         for path in (".backlog/tasks/next-id", task_path(mine[0]), ".backlog/none", "README.md"):
             found = git(repo, "rev-parse", "-q", "--verify", f"{sha}:{path}", check=False)
             assert str(store.blob_id_at(oid, path) or "") == found, (sha, path)
