@@ -64,7 +64,7 @@ def add(
         task = validate.validated(data)
         write_task(state, change, task, "")
         spawn_instances(state, change, task, now)
-        similar = hint(state.word_index(), state.index.tasks, task)
+        similar = hint(state.similar_open, state.index.tasks, task)
         return f"Created task {task.uuid} (id {task.id}).{similar}"
 
     return build

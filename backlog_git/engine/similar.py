@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from ..model import Task
 
@@ -90,33 +90,55 @@ class WordIndex:
 
     def similar(self, found: frozenset[str], threshold: float = THRESHOLD) -> list[tuple[float, str]]:
         """(similarity, uuid) of the open tasks at least ``threshold`` similar to the word set ``found``."""
-        size = len(found)
-        if not size:
+        if not found:
             return []
         postings = self.postings
         rarest = sorted(found, key=lambda w: len(postings.get(w, ())))
-        shared = math.ceil(threshold * size - 1e-9)
         candidates: set[str] = set()
-        for word in rarest[: size - shared + 1]:
+        for word in rarest[: _probe_size(found, threshold)]:
             candidates.update(postings.get(word, ()))
-        # a set of m words is at least threshold-similar only if threshold·m ≤ size ≤ m/threshold
-        smallest, largest = threshold * size, size / threshold
         sets = self.sets
-        scored = []
-        for uuid in candidates:
-            other = sets[uuid]
-            if not smallest <= len(other) <= largest:
-                continue
-            common = len(found & other)
-            score = common / (size + len(other) - common)
-            if score >= threshold:
-                scored.append((score, uuid))
-        return scored
+        return [(score, uuid) for uuid in candidates if (score := _score(found, sets[uuid], threshold))]
 
 
-def hint(index: WordIndex, tasks: Mapping[str, Task], task: Task) -> str:
-    """`` Similar open tasks: 4 'Fix the login bug', … — check these are not the same work.`` (or "")."""
-    scored = [(score, tasks[uuid]) for score, uuid in index.similar(words(task.description))
+def scan(tasks: Iterable[Task], found: frozenset[str], threshold: float = THRESHOLD) -> list[tuple[float, str]]:
+    """``WordIndex.similar`` without an index, for a process that checks once (a one-shot ``add``): only
+    the open tasks whose lower-cased description contains one of the probe words as text are split into
+    words. The same prefix filter: every word of a description is a piece of its lower-cased text, and a
+    similar set shares one of any ``_probe_size`` of ``found``'s words (the longest: rarer as text)."""
+    if not found:
+        return []
+    probe = sorted(found, key=lambda w: (-len(w), w))[: _probe_size(found, threshold)]
+    scored = []
+    for task in tasks:
+        if task.status != "pending":
+            continue
+        text = task.description.lower()
+        if any(word in text for word in probe) and (score := _score(found, words(task.description), threshold)):
+            scored.append((score, task.uuid))
+    return scored
+
+
+def _probe_size(found: frozenset[str], threshold: float) -> int:
+    """How many of ``found``'s words a similar set must share one of: size − ⌈threshold·size⌉ + 1."""
+    return len(found) - math.ceil(threshold * len(found) - 1e-9) + 1
+
+
+def _score(found: frozenset[str], other: frozenset[str], threshold: float) -> float:
+    """The Jaccard index of two word sets if at least ``threshold``, else 0."""
+    size = len(found)
+    # a set of m words is at least threshold-similar only if threshold·m ≤ size ≤ m/threshold
+    if not threshold * size <= len(other) <= size / threshold:
+        return 0.0
+    common = len(found & other)
+    score = common / (size + len(other) - common)
+    return score if score >= threshold else 0.0
+
+
+def hint(finder: Callable[[frozenset[str]], list[tuple[float, str]]], tasks: Mapping[str, Task], task: Task) -> str:
+    """`` Similar open tasks: 4 'Fix the login bug', … — check these are not the same work.`` (or "");
+    ``finder`` gives (similarity, uuid) of the open tasks similar to a word set."""
+    scored = [(score, tasks[uuid]) for score, uuid in finder(words(task.description))
               if uuid != task.uuid and uuid in tasks]
     if not scored:
         return ""

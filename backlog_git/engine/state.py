@@ -19,6 +19,7 @@ from ..overlay import AgentOverlay, MergedView
 from ..query import QueryContext, TaskIndex, compile_filter
 from ..query import urgency as urgency_of
 from ..view import Entry, WorkingView, gc_paused
+from . import similar
 from .similar import WordIndex
 
 UUID_PREFIX_RE = re.compile(r"^[0-9a-f]{8}[0-9a-f-]*$")
@@ -47,6 +48,7 @@ class StoreState:
         self.index = TaskIndex.build([])
         self.lock = threading.RLock()
         self._words: WordIndex | None = None
+        self._scanned = False
         self._paths: PathIndex | None = None
 
     @property
@@ -86,6 +88,16 @@ class StoreState:
             tasks = self.index.tasks
             self._words = WordIndex.build(tasks[u] for u in self.index.by_status.get("pending", ()))
         return self._words
+
+    def similar_open(self, found: frozenset[str]) -> list[tuple[float, str]]:
+        """(similarity, uuid) of the open tasks nearly like the word set ``found``. A process's first check
+        scans the open tasks (a one-shot ``add`` never builds the word index: 40 ms at 10,000 tasks, 3 s at
+        100,000); the second builds the index, which every refresh then keeps in step."""
+        if self._words is None and not self._scanned:
+            self._scanned = True
+            tasks = self.index.tasks
+            return similar.scan((tasks[u] for u in self.index.by_status.get("pending", ())), found)
+        return self.word_index().similar(found)
 
     def context(self, now: datetime | None = None) -> QueryContext:
         by_uuid = self.view.by_uuid

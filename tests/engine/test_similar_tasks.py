@@ -4,12 +4,17 @@ stores; the index the hints come from must follow every change, including other 
 
 from __future__ import annotations
 
+import random
 import re
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support import cli_ok, init_store, open_agent, open_human
+from support import build_task, cli_ok, init_store, open_agent, open_human
 from support.server import make_repo, serve
+
+from backlog_git.engine.similar import WordIndex, scan, words
 
 HINT = re.compile(r" Similar open tasks: (.*) — check these are not the same work\.$")
 
@@ -92,3 +97,30 @@ async def test_task_add_over_mcp_names_near_duplicates(tmp_path: Path) -> None:
         assert str(first["id"]) + " '" not in again["message"], "a completed task is not named"
         plain = await client.ok("task_add", description="Write onboarding guide")
         assert plain["message"] == f"Created task {plain['tasks'][0]['uuid']} (id {plain['tasks'][0]['id']})."
+
+
+VOCABULARY = ["fix", "login", "bugs", "bug", "class", "cache", "Parser", "the", "a", "release", "notes", "é",
+              "Straße", "İstanbul", "v2", "api", "apis", "deploy", "runbook", "x-ray", "naïve", "ß"]
+
+
+def test_a_scan_finds_exactly_what_the_word_index_finds() -> None:
+    """A one-shot add scans the open tasks instead of building the index: same tasks, same scores."""
+    rng = random.Random(11)
+
+    def description() -> str:
+        chosen = rng.sample(VOCABULARY, rng.randint(1, 6))
+        return rng.choice([" ", ", ", "-", "! ", "…"]).join(w.upper() if rng.random() < 0.2 else w for w in chosen)
+
+    now = datetime.now(UTC)
+    statuses = ["pending", "pending", "deleted"]
+    tasks = [build_task({"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "id": n + 1, "entry": now,
+                         "modified": now}, description=description(), status=rng.choice(statuses))
+             for n in range(400)]
+    index = WordIndex.build(tasks)
+    compared = 0
+    for _ in range(300):
+        found = words(description())
+        expected = sorted(index.similar(found))
+        assert sorted(scan(tasks, found)) == expected, found
+        compared += bool(expected)
+    assert compared > 100  # most probes have near duplicates among 400 tasks of this vocabulary
