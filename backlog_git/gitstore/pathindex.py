@@ -28,6 +28,10 @@ from ..errors import RepositoryError
 
 FORMAT = 1
 SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+LOG_SETTINGS = ("-c", "color.ui=never", "-c", "log.showSignature=false", "-c", "log.follow=false",
+                "-c", "log.showRoot=true", "-c", "core.quotePath=true")
+"""The user's git configuration may colour the log, add signature checks to it, follow one path or hide
+the root commit's files: none of that may change what the index reads."""
 DIGEST = 16
 """Bytes of the checksum in front of the file: a bit flipped on disk must not read as another history."""
 
@@ -108,8 +112,8 @@ class PathIndex:
     def _touches(self, tips: list[str], indexed: list[str]) -> list[tuple[str, list[str]]]:
         """(sha, paths under the prefix it touched) of commits reachable from ``tips`` and not from
         ``indexed``, newest first. Only shas reach the command line."""
-        command = ["git", "log", "--format=%x00%H", "--name-only", "--no-renames", "-c", "--full-history",
-                   "--end-of-options", *tips, *(f"^{sha}" for sha in indexed), "--", self.prefix]
+        command = ["git", *LOG_SETTINGS, "log", "--format=%x00%H", "--name-only", "--no-renames", "-c",
+                   "--full-history", "--end-of-options", *tips, *(f"^{sha}" for sha in indexed), "--", self.prefix]
         proc = subprocess.run(command, cwd=self.workdir, capture_output=True, check=False)
         if proc.returncode != 0:
             raise RepositoryError(f"git log failed: {proc.stderr.decode(errors='replace').strip()}")

@@ -164,3 +164,18 @@ def test_only_commit_ids_are_tips(tmp_path: Path) -> None:
     repo = init_repo(tmp_path / "r")
     with pytest.raises(ValueError, match="commit ids"):
         shas_touching(index_of(repo), ["HEAD"], "t1.md", lambda p: True)
+
+
+def test_the_users_log_settings_change_nothing(tmp_path: Path) -> None:
+    """Colour forced on, follow, the root commit's files hidden: the index reads the same commits."""
+    repo = init_repo(tmp_path / "r", commit=False)  # the root commit writes task files
+    rng = random.Random(5)
+    for n in range(6):
+        write_commit(repo, rng, f"c{n}")
+    for key, value in (("color.ui", "always"), ("log.follow", "true"), ("log.showRoot", "false"),
+                       ("diff.relative", "true")):
+        git(repo, "config", key, value)
+    refs = tips(repo, "HEAD")
+    for t in range(6):
+        name = f"t{t}.md"
+        assert shas_touching(index_of(repo), refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
