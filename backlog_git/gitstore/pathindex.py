@@ -24,6 +24,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import pygit2
+
 from ..errors import RepositoryError
 
 FORMAT = 1
@@ -81,6 +83,13 @@ class PathIndex:
             self._bring_up_to(tips)
         return tips
 
+    def _reachable(self, old: str, tips: list[str]) -> bool:
+        """Whether the commit ``old`` is one of ``tips`` or an ancestor of one (False when a gc removed it)."""
+        try:
+            return any(old == new or self._is_ancestor(old, new) for new in tips)
+        except (KeyError, ValueError, pygit2.GitError):
+            return False
+
     def _git_is_ancestor(self, ancestor: str, descendant: str) -> bool:
         command = ["git", "merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant]
         return subprocess.run(command, cwd=self.workdir, capture_output=True, check=False).returncode == 0
@@ -89,7 +98,7 @@ class PathIndex:
         self._load_if_changed()
         if tips == self._tips:
             return
-        if not all(any(old == new or self._is_ancestor(old, new) for new in tips) for old in self._tips):
+        if not all(self._reachable(old, tips) for old in self._tips):
             self._reset()  # a tip we indexed is gone from these refs: what we hold may not be reachable
         self._add(self._touches(tips, self._tips))
         self._tips = tips

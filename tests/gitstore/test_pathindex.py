@@ -12,6 +12,7 @@ import pygit2
 import pytest
 from support import git, git_run, init_repo
 
+from backlog_git.gitstore import GitStore
 from backlog_git.gitstore.pathindex import PathIndex
 
 PREFIX = "store"
@@ -179,3 +180,24 @@ def test_the_users_log_settings_change_nothing(tmp_path: Path) -> None:
     for t in range(6):
         name = f"t{t}.md"
         assert shas_touching(index_of(repo), refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
+
+
+def test_an_indexed_tip_that_a_gc_removed_means_a_rebuild(tmp_path: Path) -> None:
+    """A reset, then a gc that prunes the commits the index was built at: the index notices (libgit2
+    cannot find the old tip) and rebuilds, never reporting the lost commits."""
+    repo = init_repo(tmp_path / "r")
+    rng = random.Random(6)
+    for n in range(5):
+        write_commit(repo, rng, f"c{n}")
+    index = PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX, GitStore(repo).is_ancestor)
+    names = [f"t{t}.md" for t in range(6)]
+    for name in names:
+        shas_touching(index, tips(repo, "HEAD"), name, lambda p: True)
+    git(repo, "reset", "-q", "--hard", "HEAD~3")
+    git(repo, "reflog", "expire", "--expire=now", "--all")
+    git(repo, "gc", "-q", "--prune=now")
+    write_commit(repo, rng, "after the reset")
+    refs = tips(repo, "HEAD")
+    fresh = PathIndex(repo, repo / ".git" / "backlog" / "paths.idx", PREFIX, GitStore(repo).is_ancestor)
+    for name in names:
+        assert shas_touching(fresh, refs, name, lambda p: True) == brute_force_newest(repo, refs, name)
