@@ -139,8 +139,11 @@ class StoreState:
         newest first, with the paths each touched, read from the history index (no walk of the log)."""
         if self._paths is None:
             self._paths = self.history_index(self.git.is_ancestor)
-        commits = self._paths.touching_name(self.task_tips(), name, wanted)
-        return [(self.git.commit(sha), paths) for sha, paths in commits]
+        found = self._paths.touching_name(self.task_tips(), name, wanted)
+        touched = [(self.git.commit(sha), paths) for sha, paths in found]
+        # Newest first by commit time, as git log shows them: commits fetched later may be older than
+        # ones indexed before. Within a second the index's order (git's walk: children first) stays.
+        return sorted(touched, key=lambda pair: pair[0].time, reverse=True)
 
     def history_index(self, is_ancestor: Callable[[str, str], bool] | None = None) -> PathIndex:
         """The history index of this namespace (a new object over the one file)."""

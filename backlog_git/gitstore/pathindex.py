@@ -4,8 +4,8 @@ day; ``git log -- PATH`` walks all of them on every call).
 
 Built once by one ``git log`` over the directory, then extended on each use by the commits that
 arrived since (``git log TIPS ^INDEXED``). A commit touched a path when the path differs from its
-parent, or for a merge, from every parent (git's combined diff): the commits ``git log --full-history
--- PATH`` shows. It is never the truth: it is dropped and rebuilt when a tip it indexed is no longer
+parent, or for a merge, from every parent (git's combined diff); no side branch is pruned. It is
+never the truth: it is dropped and rebuilt when a tip it indexed is no longer
 reachable from the refs asked about (a reset, a deleted unmerged branch), when its file is unreadable
 or describes another directory. Two processes may extend it at once: each renames a complete file of
 its own into place, and either file is a correct index.

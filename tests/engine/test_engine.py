@@ -11,7 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import add, changed_paths, git, head_count, outside_files, status, subject, task_path, trailers
+from support import (
+    add,
+    changed_paths,
+    cli_ok,
+    git,
+    head_count,
+    outside_files,
+    status,
+    subject,
+    task_path,
+    trailers,
+    two_clones,
+)
 
 from backlog_git import config as configmod
 from backlog_git.engine import Backlog
@@ -914,3 +926,23 @@ def test_history_index_prepared_in_the_background_is_what_history_reads(repo: Pa
     assert [e["op"] for e in fresh.history(task["uuid"])] == ["modify", "add"]
     after = index.stat()
     assert (after.st_ino, after.st_mtime_ns) == (stamp.st_ino, stamp.st_mtime_ns)  # read, not rebuilt
+
+
+def test_history_orders_commits_fetched_later_by_their_time(tmp_path: Path) -> None:
+    """The index meets another clone's older commits only when they are fetched: history still lists
+    every commit newest first, as git log does."""
+    one, two, _url = two_clones(tmp_path)
+    first = Backlog.open(str(one), env={})
+    task = add(first, "Shared task")
+    cli_ok(one, "sync", "--remote", "origin")
+    cli_ok(two, "sync", "--remote", "origin")
+    other = Backlog.open(str(two), env={}, writer="elsewhere")
+    other.annotate(task["uuid"], "older, made on the other clone")
+    cli_ok(two, "sync", "--remote", "origin")
+    time.sleep(1.1)  # commit times have one-second resolution
+    first.modify(task["uuid"], changes={"priority": "H"})
+    assert [e["op"] for e in first.history(task["uuid"])] == ["modify", "add"]  # indexed now
+    cli_ok(one, "sync", "--remote", "origin")
+    entries = first.history(task["uuid"])
+    assert [e["op"] for e in entries if not e["subject"].startswith("sync:")] == ["modify", "annotate", "add"]
+    assert [e["commit"] for e in entries] == git(one, "log", "--format=%H", "--", task_path(task["uuid"])).split()
