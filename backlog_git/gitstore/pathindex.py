@@ -47,12 +47,13 @@ class PathIndex:
     def __init__(
         self, workdir: Path, cache_file: Path, prefix: str, is_ancestor: Callable[[str, str], bool] | None = None
     ) -> None:
-        """``is_ancestor(a, b)``: whether commit ``a`` is ``b`` or an ancestor of it; by default asked of
-        ``git merge-base`` (no repository object shared with another thread)."""
+        """``is_ancestor(a, b)``: whether commit ``a`` is ``b`` or an ancestor of it (an owner's cached
+        answers); without it, one ``git rev-list`` answers for all tips (no repository object shared with
+        another thread)."""
         self.workdir = workdir
         self.cache_file = cache_file
         self.prefix = prefix.rstrip("/")
-        self._is_ancestor = is_ancestor or self._git_is_ancestor
+        self._is_ancestor = is_ancestor
         self._tips: list[str] = []
         self._seq = 0
         self._names: dict[str, list[Entry]] = {}
@@ -83,22 +84,22 @@ class PathIndex:
             self._bring_up_to(tips)
         return tips
 
-    def _reachable(self, old: str, tips: list[str]) -> bool:
-        """Whether the commit ``old`` is one of ``tips`` or an ancestor of one (False when a gc removed it)."""
+    def _all_reachable(self, olds: list[str], tips: list[str]) -> bool:
+        """Whether every commit of ``olds`` is one of ``tips`` or an ancestor of one (not when a gc removed it)."""
+        if self._is_ancestor is None:  # one process: what the old tips reach and the new ones do not
+            command = ["git", "rev-list", "--max-count=1", "--end-of-options", *olds, *(f"^{t}" for t in tips)]
+            proc = subprocess.run(command, cwd=self.workdir, capture_output=True, check=False)
+            return proc.returncode == 0 and not proc.stdout.strip()
         try:
-            return any(old == new or self._is_ancestor(old, new) for new in tips)
+            return all(any(old == new or self._is_ancestor(old, new) for new in tips) for old in olds)
         except (KeyError, ValueError, pygit2.GitError):
             return False
-
-    def _git_is_ancestor(self, ancestor: str, descendant: str) -> bool:
-        command = ["git", "merge-base", "--is-ancestor", "--end-of-options", ancestor, descendant]
-        return subprocess.run(command, cwd=self.workdir, capture_output=True, check=False).returncode == 0
 
     def _bring_up_to(self, tips: list[str]) -> None:
         self._load_if_changed()
         if tips == self._tips:
             return
-        if not all(self._reachable(old, tips) for old in self._tips):
+        if self._tips and not self._all_reachable(self._tips, tips):
             self._reset()  # a tip we indexed is gone from these refs: what we hold may not be reachable
         self._add(self._touches(tips, self._tips))
         self._tips = tips
