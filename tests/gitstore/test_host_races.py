@@ -1,5 +1,6 @@
 """A human's git and the store writing the checked-out branch at the same moment: the user's commits,
-`git add -A` and stashes run in a real process while another real process adds tasks. No acknowledged
+`git add -A`, stashes and an editor's `git status` run in a real process while another real process
+adds tasks. No acknowledged
 store commit may be reverted or lost, no user commit either, and once both stop `git status` is clean
 for store paths."""
 
@@ -47,6 +48,9 @@ for n in range(rounds):
                 made += 1
                 break
             time.sleep(0.02)
+    elif mode == "status":  # an editor's git integration: status refreshes the index opportunistically
+        for _look in range(5):
+            git("status", "--porcelain")
     else:
         if git("stash", "push", "-q", "--", "notes.txt").returncode == 0:
             git("stash", "pop", "-q")
@@ -99,3 +103,12 @@ def test_user_stashes_while_the_store_writes(tmp_path: Path) -> None:
     _assert_every_acknowledged_task_is_committed_and_clean(repo, answers)
     assert git(repo, "stash", "list") == ""
     assert (repo / "notes.txt").read_text() == "".join(f"line {n}\n" for n in range(40))
+
+
+def test_an_editors_git_status_while_the_store_writes(tmp_path: Path) -> None:
+    """``git status`` rewrites the index when it can (refreshed stat data): it must never write back an
+    index read before a store write (git checks the index it read is still the one on disk)."""
+    repo = init_store(tmp_path / "repo")
+    answers, _made = _race(repo, "status")
+    _assert_every_acknowledged_task_is_committed_and_clean(repo, answers)
+    assert git(repo, "diff", "--cached", "--name-only") == ""
