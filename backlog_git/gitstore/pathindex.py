@@ -122,7 +122,7 @@ class PathIndex:
     def _touches(self, tips: list[str], indexed: list[str]) -> list[tuple[str, list[str]]]:
         """(sha, paths under the prefix it touched) of commits reachable from ``tips`` and not from
         ``indexed``, newest first. Only shas reach the command line."""
-        command = ["git", *LOG_SETTINGS, "log", "--format=%x00%H", "--name-only", "--no-renames", "-c",
+        command = ["git", *LOG_SETTINGS, "log", "--date-order", "--format=%x00%H", "--name-only", "--no-renames", "-c",
                    "--full-history", "--end-of-options", *tips, *(f"^{sha}" for sha in indexed), "--", self.prefix]
         proc = subprocess.run(command, cwd=self.workdir, capture_output=True, check=False)
         if proc.returncode != 0:

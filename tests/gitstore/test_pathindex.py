@@ -10,12 +10,26 @@ from pathlib import Path
 
 import pygit2
 import pytest
-from support import git, git_run, init_repo
+from support import clean_env, git, git_run, init_repo
 
 from backlog_git.gitstore import GitStore
 from backlog_git.gitstore.pathindex import PathIndex
 
 PREFIX = "store"
+
+
+class Clock:
+    """Commit times as a fast run makes them: a second apart, or many in one second (where time order
+    cannot tell a parent from its child). Seeded, so a history's times are the same on every run."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.now = 1_700_000_000
+
+    def env(self) -> dict[str, str]:
+        self.now += self.rng.choice((0, 0, 1))
+        stamp = f"@{self.now} +0000"
+        return clean_env(GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
 
 
 def is_ancestor(repo: Path) -> Callable[[str, str], bool]:
@@ -42,7 +56,7 @@ def tips(repo: Path, *refs: str) -> list[str]:
     return [git(repo, "rev-parse", ref) for ref in refs]
 
 
-def write_commit(repo: Path, rng: random.Random, label: str) -> None:
+def write_commit(repo: Path, rng: random.Random, label: str, clock: Clock | None = None) -> None:
     for _ in range(rng.randint(1, 2)):
         name = f"t{rng.randint(0, 5)}.md"
         path = repo / PREFIX / rng.choice(["a", "b"]) / name
@@ -51,7 +65,7 @@ def write_commit(repo: Path, rng: random.Random, label: str) -> None:
     if rng.random() < 0.2:
         (repo / "outside.txt").write_text(label)
     git(repo, "add", "-A")
-    git(repo, "commit", "-q", "--allow-empty", "-m", label)
+    git(repo, "commit", "-q", "--allow-empty", "-m", label, env=(clock or Clock(0)).env())
 
 
 def brute_force(repo: Path, refs: list[str], path: str) -> list[str]:
@@ -88,22 +102,24 @@ def assert_newest_first(repo: Path, shas: list[str]) -> None:
             assert not is_ancestor(repo)(earlier, later), f"{earlier} is listed before its descendant {later}"
 
 
-def test_index_matches_a_full_walk_through_merges_resets_and_new_commits(tmp_path: Path) -> None:
-    rng = random.Random(4)
+@pytest.mark.parametrize("clock_seed", [1009, 1016, 7])
+def test_index_matches_a_full_walk_through_merges_resets_and_new_commits(tmp_path: Path, clock_seed: int) -> None:
+    """Seeds 1009 and 1016 give commits of one second that git log's default order lists ancestor first."""
+    rng, clock = random.Random(4), Clock(clock_seed)
     repo = init_repo(tmp_path / "r")
     index = index_of(repo)
     for round_ in range(6):
         git(repo, "checkout", "-q", "-B", "side")
         for n in range(3):
-            write_commit(repo, rng, f"side {round_}.{n}")
+            write_commit(repo, rng, f"side {round_}.{n}", clock)
         git(repo, "checkout", "-q", "main")
         for n in range(2):
-            write_commit(repo, rng, f"main {round_}.{n}")
-        git(repo, "merge", "-q", "--no-edit", "-X", "theirs" if round_ % 2 else "ours", "side")
+            write_commit(repo, rng, f"main {round_}.{n}", clock)
+        git(repo, "merge", "-q", "--no-edit", "-X", "theirs" if round_ % 2 else "ours", "side", env=clock.env())
         if round_ % 2:  # a merge that is like neither parent (a resolution by hand)
             (repo / PREFIX / "a" / "t0.md").write_text(f"resolved by hand in round {round_}\n")
             git(repo, "add", "-A")
-            git(repo, "commit", "-q", "--amend", "--no-edit")
+            git(repo, "commit", "-q", "--amend", "--no-edit", env=clock.env())
         if round_ == 3:
             git(repo, "reset", "-q", "--hard", "HEAD~2")  # history the index held is gone
         refs = tips(repo, "main", "side")
