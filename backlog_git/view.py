@@ -15,14 +15,13 @@ import marshal
 import os
 import re
 import sys
-import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import cachefile
 from .layout import SHARD_RE, is_task_name, shard_dir_of, uuid_of
 from .model import Task, task_from_state, task_state
 from .query.terms import DOC_TAG
@@ -31,7 +30,8 @@ from .taskfile import TaskFile, TaskFileError, parse
 _CACHE_THRESHOLD = 64
 """A scan that parsed at least this many files rewrites the parse cache (so a one-shot process
 re-parses at most about this many files that changed since the cache was written)."""
-_CACHE_MAGIC = b"backlog-git view cache 2\n"
+_RECORDS_FORMAT = "view records 2"
+"""The shape of a cache record (see _cached_entry); part of the tag a cache must carry."""
 _RACY_NS = 2_000_000_000
 """Files written this recently (nanoseconds) are not cached: see _save_cache."""
 
@@ -64,7 +64,7 @@ def _code_tag() -> tuple[Any, ...]:
             digest.update(Path(module.__file__ or "").read_bytes())
         except OSError:
             digest.update(b"unreadable " + (module.__file__ or "").encode())
-    return (_CACHE_MAGIC, __version__, pydantic.VERSION, sys.version, marshal.version, digest.hexdigest())
+    return (_RECORDS_FORMAT, __version__, pydantic.VERSION, sys.version, marshal.version, digest.hexdigest())
 
 
 def _cached_entry(path: str, key: StatKey, record: Any, memo: dict[Any, Any]) -> Entry | None:
@@ -420,22 +420,10 @@ class WorkingView:
         return self._read_cache(self.cache_path)
 
     def _read_cache(self, path: Path | None) -> dict[str, Any]:
-        if path is None:
-            return {}
+        data = cachefile.read(path) if path is not None else None
         try:
-            with open(path, "rb") as handle:
-                data = handle.read()
-        except OSError:
-            return {}
-        head = len(_CACHE_MAGIC) + 4
-        if not data.startswith(_CACHE_MAGIC) or len(data) < head:
-            return {}
-        payload = memoryview(data)[head:]
-        if zlib.crc32(payload) != int.from_bytes(data[len(_CACHE_MAGIC) : head], "big"):
-            return {}  # torn or damaged
-        try:
-            tag, records = marshal.loads(payload)
-        except Exception:  # unreadable: ignored
+            tag, records = data  # type: ignore[misc]
+        except (TypeError, ValueError):
             return {}
         if tag != self._cache_tag() or not isinstance(records, dict):
             return {}  # another store, another version of the code, another Python
@@ -445,9 +433,10 @@ class WorkingView:
         """Write the main cache (every entry that may be cached) and drop the delta it supersedes."""
         if self.cache_path is None:
             return
-        if self._write_cache(self.cache_path, self.entries.values()):
+        delta = self._delta_path()
+        if self._write_cache(self.cache_path, self.entries.values()) and delta is not None:
             with contextlib.suppress(OSError):
-                os.unlink(self.cache_path.with_name(self.cache_path.name + ".delta"))
+                os.unlink(delta)
 
     def _write_cache(self, path: Path | None, entries: Iterable[Entry]) -> bool:
         if path is None:
@@ -463,21 +452,7 @@ class WorkingView:
             state = task_state(e.task, shared)
             if state is not None:
                 records[e.path] = (e.key, e.raw, e.file.body, state)
-        # Each writer (process and thread) writes its own file and renames it over the cache: a reader
-        # sees one whole cache or another, never a mix; the checksum catches a torn file.
-        tmp = path.with_name(f"{path.name}.tmp{os.getpid()}-{threading.get_ident()}")
-        try:
-            payload = marshal.dumps((self._cache_tag(), records))
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as handle:
-                handle.write(_CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "big"))
-                handle.write(payload)
-            os.replace(tmp, path)
-        except (OSError, ValueError):
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            return False
-        return True
+        return cachefile.write(path, (self._cache_tag(), records))
 
     @staticmethod
     def _shards(base: Path) -> Iterator[tuple[str, str]]:

@@ -17,7 +17,7 @@ BENCHMARK = {"bench", "bench_claims"}
 """The benchmark's parts: they share its helpers (no other adapter imports another)."""
 ENGINE = {"engine"}
 CORE = {"query", "merge", "overlay", "view", "taskfile", "inputs", "config", "original_store"}
-BASE = {"gitstore", "errors", "layout", "model"}
+BASE = {"gitstore", "errors", "layout", "model", "cachefile"}
 LAYER = {
     **{m: 4 for m in ENTRY}, **{m: 3 for m in ADAPTERS}, **{m: 2 for m in ENGINE}, **{m: 1 for m in CORE},
     **{m: 0 for m in BASE},

@@ -85,10 +85,11 @@ class HistoryMixin(RefsMixin, TreesMixin):
         """What the commit did to each of ``paths`` against its first parent, (path, old, new), for those
         it changed: a few tree lookups per path, where ``changed_paths`` diffs whole trees."""
         commit = self.repo[sha].peel(pygit2.Commit)
-        parent = commit.parents[0].tree if commit.parent_ids else None
+        parent = commit.parent_ids[0] if commit.parent_ids else None
         changes = []
         for path in sorted(set(paths)):
-            old, new = _blob_at(parent, path), _blob_at(commit.tree, path)
+            old = self.blob_id_at(parent, path) if parent is not None else None
+            new = self.blob_id_at(commit.id, path)
             if old != new:
                 changes.append((path, self.blob(old), self.blob(new)))
         return changes
@@ -101,13 +102,3 @@ class HistoryMixin(RefsMixin, TreesMixin):
             walker.hide(_as_oid(base))
         return [(_commit_info(c), c.author.name or c.author.email) for c in walker]
 
-
-def _blob_at(tree: pygit2.Tree | None, path: str) -> pygit2.Oid | None:
-    """The blob at ``path`` in ``tree`` (None: no tree, no such path, or a directory there)."""
-    if tree is None:
-        return None
-    try:
-        entry = tree[path]
-    except KeyError:
-        return None
-    return entry.id if entry.type_str == "blob" else None

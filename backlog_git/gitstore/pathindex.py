@@ -8,24 +8,21 @@ parent, or for a merge, from every parent (git's combined diff); no side branch 
 never the truth: it is dropped and rebuilt when a tip it indexed is no longer
 reachable from the refs asked about (a reset, a deleted unmerged branch), when its file is unreadable
 or describes another directory. Two processes may extend it at once: each renames a complete file of
-its own into place, and either file is a correct index.
+its own into place (``cachefile``), and either file is a correct index.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import marshal
 import os
 import re
 import subprocess
-import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import pygit2
 
+from .. import cachefile
 from ..errors import RepositoryError
 
 FORMAT = 1
@@ -34,8 +31,6 @@ LOG_SETTINGS = ("-c", "color.ui=never", "-c", "log.showSignature=false", "-c", "
                 "-c", "log.showRoot=true", "-c", "core.quotePath=true")
 """The user's git configuration may colour the log, add signature checks to it, follow one path or hide
 the root commit's files: none of that may change what the index reads."""
-DIGEST = 16
-"""Bytes of the checksum in front of the file: a bit flipped on disk must not read as another history."""
 
 Entry = tuple[int, str, str]
 """(sequence number, commit sha, directory of the file): a higher sequence number is a newer commit."""
@@ -147,31 +142,16 @@ class PathIndex:
         stamp = self._file_stamp()
         if stamp is None or stamp == self._stamp:
             return
+        data: Any = cachefile.read(self.cache_file)
         try:
-            raw = self.cache_file.read_bytes()
-            digest, payload = raw[:DIGEST], raw[DIGEST:]
-            if hashlib.blake2b(payload, digest_size=DIGEST).digest() != digest:
-                raise ValueError("damaged")
-            data: Any = marshal.loads(payload)
             if data["format"] != FORMAT or data["prefix"] != self.prefix:
                 raise ValueError("another index")
             tips, seq, names = list(data["tips"]), int(data["seq"]), dict(data["names"])
-        except (OSError, EOFError, ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError):
             return  # unreadable or foreign: what we hold (maybe nothing) is rebuilt or extended
         self._tips, self._seq, self._names, self._stamp = tips, seq, names, stamp
 
     def _save(self) -> None:
         data = {"format": FORMAT, "prefix": self.prefix, "tips": self._tips, "seq": self._seq, "names": self._names}
-        with contextlib.suppress(OSError):  # a cache: failing to keep it costs time, never correctness
-            self.cache_file.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=self.cache_file.parent, prefix=self.cache_file.name + ".")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    payload = marshal.dumps(data)
-                    out.write(hashlib.blake2b(payload, digest_size=DIGEST).digest() + payload)
-                os.replace(tmp, self.cache_file)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
+        if cachefile.write(self.cache_file, data):  # a cache: failing to keep it costs time, never correctness
             self._stamp = self._file_stamp()

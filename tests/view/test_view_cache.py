@@ -5,13 +5,11 @@ files being read as they are. And what it gives back is exactly what parsing giv
 
 from __future__ import annotations
 
-import marshal
 import os
 import shutil
 import subprocess
 import sys
 import textwrap
-import zlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 import pytest
 from support import git, init_repo, task_path
 
-from backlog_git import view
+from backlog_git import cachefile, view
 from backlog_git.engine import Backlog
 from backlog_git.view import WorkingView, read_entry
 
@@ -178,8 +176,7 @@ def test_a_cache_written_by_other_code_is_not_trusted(repo: Path, open_backlog: 
 
 
 def write_cache(path: Path, tag: tuple[Any, ...], records: dict[str, Any]) -> None:
-    payload = marshal.dumps((tag, records))
-    path.write_bytes(view._CACHE_MAGIC + zlib.crc32(payload).to_bytes(4, "big") + payload)
+    assert cachefile.write(path, (tag, records))
 
 
 @pytest.mark.parametrize(
